@@ -1,0 +1,45 @@
+# Two commands do all the set-up:  `make lab` opens the course, `make test` checks it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NB     ?= notebooks/*.ipynb
+NBVAL  := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
+
+.PHONY: lab test lint unit execute student benchmark constraints clean
+
+# Re-install only when the project's requirements change.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest $(NBVAL) tests notebooks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+execute: $(STAMP)
+	$(BIN)/python -m tools.execute $(NB)
+
+student: $(STAMP)
+	$(BIN)/python -m tools.student --out build/student notebooks/*.ipynb
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/attention.py
+
+constraints: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu//' > constraints.body
+	{ sed -n '/^#/p' constraints.txt; cat constraints.body; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm constraints.body
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,30 @@
+"""Exercise checkers: ``check_<exercise>(your_function)``, one module per notebook.
+
+Each checker runs your function on its own test cases. A correct solution prints one
+short success line; a wrong one raises ``AssertionError`` naming the likely mistake and a
+hint (see :mod:`helpers.exercises.checking`).
+"""
+
+from helpers.exercises.checking import Case, Checker, Mistake
+from helpers.exercises.dot_products import (
+    check_cosine_similarity,
+    check_score_matrix,
+    check_soft_lookup,
+)
+from helpers.exercises.softmax_attention import (
+    check_causal_mask,
+    check_scaled_dot_product_attention,
+    check_stable_softmax,
+)
+
+__all__ = [
+    "Case",
+    "Checker",
+    "Mistake",
+    "check_causal_mask",
+    "check_cosine_similarity",
+    "check_scaled_dot_product_attention",
+    "check_score_matrix",
+    "check_soft_lookup",
+    "check_stable_softmax",
+]

@@ -1,0 +1,1 @@
+"""Maintenance scripts for the course (executing notebooks, building student versions)."""

@@ -1,0 +1,70 @@
+"""Re-run notebooks top to bottom in place: the only way stored outputs are refreshed.
+
+    python -m tools.execute notebooks/*.ipynb      (what `make execute` runs)
+
+Each notebook's outputs are cleared, then it runs in a fresh `python3` kernel from its own
+folder, so execution counts go 1..N. Cells tagged `raises-exception` may raise; any other
+error stops with the cell and its traceback, and the notebook on disk is left unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+TIMEOUT_PER_CELL_S = 600
+
+
+def clear_outputs(nb: nbformat.NotebookNode) -> None:
+    """Remove outputs and execution counts, as before a clean run."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+
+
+def execute(path: Path) -> float:
+    """Execute one notebook in place; returns the wall time in seconds."""
+    nb = nbformat.read(path, as_version=4)
+    clear_outputs(nb)
+    client = NotebookClient(
+        nb,
+        timeout=TIMEOUT_PER_CELL_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    nbformat.validate(nb)
+    tmp = path.with_suffix(".ipynb.tmp")
+    nbformat.write(nb, tmp)
+    tmp.replace(path)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    for path in sorted(args.notebooks):
+        if path.suffix != ".ipynb" or not path.is_file():
+            parser.error(f"expected existing .ipynb files; got {path}")
+        try:
+            elapsed = execute(path)
+        except CellExecutionError as error:
+            print(f"FAILED {path}:\n{error}", file=sys.stderr)
+            return 1
+        print(f"executed {path} in {elapsed:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
