@@ -16,7 +16,13 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["causal_mask", "padding_mask", "scaled_dot_product_attention", "softmax"]
+__all__ = [
+    "SelfAttention",
+    "causal_mask",
+    "padding_mask",
+    "scaled_dot_product_attention",
+    "softmax",
+]
 
 
 def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -138,7 +144,12 @@ def scaled_dot_product_attention(
     Returns output (..., T, Dv) and the weights (..., T, S) that produced it (after dropout,
     which is applied whenever ``dropout_p > 0``, as in PyTorch's functional version).
 
-    A query whose keys are all masked gets zero weights and a zero output, never NaN.
+    The maths is the notebook's step by step; this polished version calls ``torch.softmax``
+    (one fused kernel, same result as :func:`softmax` above) and scales q before the product,
+    which is cheaper than scaling the (T, S) scores (see ``benchmarks/attention.py``).
+
+    A query whose keys are all masked gets zero weights and a zero output, never NaN, and
+    its gradients stay finite.
     PyTorch differs by entry point: ``torch.softmax`` of an all ``-inf`` row and
     ``torch.nn.MultiheadAttention`` give NaN; ``torch.nn.functional.scaled_dot_product_attention``
     gives zeros in recent releases (2.5 and later) but NaN in older ones and in some fused
@@ -146,10 +157,57 @@ def scaled_dot_product_attention(
     """
     _check_attention_inputs(q, k, v, mask, dropout_p)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = (q @ k.transpose(-2, -1)) * scale  # (..., T, S)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = softmax(scores, dim=-1)
+    # Scaling q (T x Dh numbers) instead of the scores (T x S) is the same maths, cheaper.
+    scores = (q * scale) @ k.transpose(-2, -1)  # (..., T, S)
+    if mask is None:
+        weights = torch.softmax(scores, dim=-1)
+    else:
+        # A query with no visible key keeps finite scores (softmax would give 0/0 = NaN,
+        # and NaN gradients); its weights are zeroed after the softmax instead.
+        has_key = mask.any(dim=-1, keepdim=True)  # (..., T, 1)
+        scores = scores.masked_fill(~mask & has_key, float("-inf"))
+        weights = torch.softmax(scores, dim=-1).masked_fill(~has_key, 0.0)
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
     return weights @ v, weights
+
+
+class SelfAttention(torch.nn.Module):
+    """One self-attention head: queries, keys and values are learned projections of one input.
+
+    ``Q = x W_Q``, ``K = x W_K``, ``V = x W_V`` and the output is
+    ``scaled_dot_product_attention(Q, K, V, mask)``.
+
+    x: (B, T, D) with D = ``d_model`` (any number of leading dimensions works: (..., T, D)).
+    mask: boolean, broadcastable to (B, T, T), True = may attend.
+    Returns the output (B, T, Dh) with Dh = ``d_head`` (default ``d_model``) and the
+    attention weights (B, T, T). Derived in `02_softmax_and_attention`.
+    """
+
+    def __init__(self, d_model: int, d_head: int | None = None, *, bias: bool = False) -> None:
+        super().__init__()
+        d_head = d_model if d_head is None else d_head
+        for name, n in (("d_model", d_model), ("d_head", d_head)):
+            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"{name} must be a positive integer; got {n!r}")
+        self.d_model = d_model
+        self.d_head = d_head
+        self.w_q = torch.nn.Linear(d_model, d_head, bias=bias)
+        self.w_k = torch.nn.Linear(d_model, d_head, bias=bias)
+        self.w_v = torch.nn.Linear(d_model, d_head, bias=bias)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not torch.is_tensor(x):
+            raise TypeError(f"x must be a torch.Tensor; got {type(x).__name__}")
+        if x.ndim < 2 or x.shape[-1] != self.d_model:
+            raise ValueError(
+                f"x must have shape (B, T, D) with D = d_model = {self.d_model}; "
+                f"got {_describe(x.shape)}"
+            )
+        q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)  # each (B, T, Dh)
+        return scaled_dot_product_attention(q, k, v, mask)
+
+    def extra_repr(self) -> str:
+        return f"d_model={self.d_model}, d_head={self.d_head}"

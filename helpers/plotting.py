@@ -6,13 +6,14 @@ notebooks can arrange several plots in a grid and tests can inspect what was dra
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-__all__ = ["attention_heatmap", "to_numpy"]
+__all__ = ["attention_heatmap", "query_scores_bar", "softmax_temperature_bars", "to_numpy"]
 
 
 def to_numpy(x) -> np.ndarray:
@@ -71,4 +72,86 @@ def attention_heatmap(
                 )
     if colorbar:
         ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    return ax
+
+
+def query_scores_bar(
+    scores,
+    key_tokens: Sequence[str],
+    query_token: str,
+    *,
+    ax: plt.Axes | None = None,
+    title: str | None = None,
+    ylabel: str = "score",
+    fmt: str = "{:.2f}",
+) -> plt.Axes:
+    """Bar chart of one query's scores against every key, the best-matching key(s) highlighted.
+
+    scores: (S,) array or tensor, one row of a (T, S) score matrix.
+    key_tokens label the S bars; query_token names the query in the default title.
+    First used in `01_dot_products_qkv`, where a widget redraws it for the chosen query.
+    """
+    s = to_numpy(scores)
+    if s.ndim != 1 or s.shape[0] == 0:
+        raise ValueError(
+            f"scores must be a non-empty 1-D vector (S,), one query's scores; got shape {s.shape}"
+        )
+    S = s.shape[0]
+    if len(key_tokens) != S:
+        raise ValueError(f"key_tokens must have one label per score, S={S}; got {len(key_tokens)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(8.0, 0.8 * S + 2.0), 3.2))
+    best = np.isclose(s, s.max())
+    bars = ax.bar(range(S), s, color=np.where(best, "tab:orange", "tab:blue"))
+    ax.bar_label(bars, labels=[fmt.format(v) for v in s], fontsize=8, padding=2)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.margins(y=0.2)
+    ax.set_xticks(range(S), labels=list(key_tokens))
+    ax.set_xlabel("key")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title if title is not None else f'Scores of the query "{query_token}"')
+    return ax
+
+
+def softmax_temperature_bars(
+    logits,
+    temperature: float,
+    *,
+    labels: Sequence[str] | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Bar chart of softmax(logits / temperature): a low temperature sharpens, a high one flattens.
+
+    logits: (S,) array or tensor of scores, e.g. one query's scores against S keys;
+    labels name the S bars. The largest logit's bar is highlighted, each weight is written
+    above its bar, and the y-axis is fixed to [0, 1] so that temperatures compare at a glance.
+    Drawn in `02_softmax_and_attention`, where a widget redraws it as a slider moves.
+    """
+    z = to_numpy(logits).astype(np.float64)
+    if z.ndim != 1 or z.shape[0] == 0:
+        raise ValueError(f"logits must be a non-empty 1-D vector (S,); got shape {z.shape}")
+    if not np.isfinite(z).all():
+        raise ValueError(f"logits must be finite numbers; got {z.tolist()}")
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, numbers.Real)
+        or not 0.0 < float(temperature) < float("inf")
+    ):
+        raise ValueError(f"temperature must be a positive, finite number; got {temperature!r}")
+    S = z.shape[0]
+    if labels is not None and len(labels) != S:
+        raise ValueError(f"labels must have one label per logit, S={S}; got {len(labels)}")
+    scaled = z / float(temperature)
+    weights = np.exp(scaled - scaled.max())
+    weights /= weights.sum()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(8.0, 0.8 * S + 2.0), 3.2))
+    best = np.isclose(z, z.max())
+    bars = ax.bar(range(S), weights, color=np.where(best, "tab:orange", "tab:blue"))
+    ax.bar_label(bars, labels=[f"{w:.2f}" for w in weights], fontsize=8, padding=2)
+    ax.set_ylim(0.0, 1.12)
+    ax.set_xticks(range(S), labels=list(labels) if labels is not None else list(range(S)))
+    ax.set_xlabel("key")
+    ax.set_ylabel("softmax weight")
+    ax.set_title(f"softmax(scores / τ) at τ = {float(temperature):.3g}")
     return ax
