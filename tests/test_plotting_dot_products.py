@@ -46,9 +46,7 @@ def test_values_are_written_on_the_bars():
 
 def test_draws_on_a_given_axes_with_custom_title_and_label():
     _, (left, right) = plt.subplots(1, 2)
-    ax = query_scores_bar(
-        torch.tensor(SCORES), KEYS, "cat", ax=right, title="Custom", ylabel="q·k"
-    )
+    ax = query_scores_bar(torch.tensor(SCORES), KEYS, "cat", ax=right, title="Custom", ylabel="q·k")
     assert ax is right
     assert not left.patches
     assert ax.get_title() == "Custom"
@@ -59,7 +57,11 @@ def test_draws_on_a_given_axes_with_custom_title_and_label():
 @pytest.mark.parametrize(
     ("scores", "keys", "message"),
     [
-        (np.ones((2, 3)), KEYS[:3], r"scores must be a non-empty 1-D vector \(S,\).*got shape \(2, 3\)"),
+        (
+            np.ones((2, 3)),
+            KEYS[:3],
+            r"scores must be a non-empty 1-D vector \(S,\).*got shape \(2, 3\)",
+        ),
         (np.ones(0), [], r"got shape \(0,\)"),
         (SCORES, KEYS[:4], r"key_tokens must have one label per score, S=6; got 4"),
     ],

@@ -190,12 +190,11 @@ class Checker:
         self._check_type(result, expected, case)
         if not _same(result, expected, self.atol, self.rtol):
             mistake = self._matching_mistake(case, result=result)
-            raise self._fail(
-                case,
-                f"expected {_shape_of(expected)}, got {_shape_of(result)}"
-                + _difference(result, expected),
-                mistake,
-            )
+            if _shape_of(result) == _shape_of(expected):
+                what = "the shape is right but the values are wrong" + _difference(result, expected)
+            else:
+                what = f"expected {_shape_of(expected)}, got {_shape_of(result)}"
+            raise self._fail(case, what, mistake)
 
 
 def _difference(result: Any, expected: Any) -> str:
