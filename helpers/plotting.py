@@ -153,5 +153,5 @@ def softmax_temperature_bars(
     ax.set_xticks(range(S), labels=list(labels) if labels is not None else list(range(S)))
     ax.set_xlabel("key")
     ax.set_ylabel("softmax weight")
-    ax.set_title(f"softmax(scores / τ) at τ = {float(temperature):.3g}")
+    ax.set_title(f"softmax at τ = {float(temperature):.3g}")
     return ax

@@ -43,11 +43,16 @@ def execute(path: Path) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    write_notebook(nb, path)
+    return elapsed
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Validate and write atomically: a crash mid-write never leaves a truncated notebook."""
     nbformat.validate(nb)
     tmp = path.with_suffix(".ipynb.tmp")
     nbformat.write(nb, tmp)
     tmp.replace(path)
-    return elapsed
 
 
 def main(argv: list[str] | None = None) -> int:

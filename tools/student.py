@@ -18,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+from tools.execute import write_notebook
+
 BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
 CODE_STUB = "raise NotImplementedError()"
@@ -81,9 +83,7 @@ def build(notebooks: list[Path], out: Path) -> list[Path]:
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None
         target = out / path.name
-        tmp = target.with_suffix(".ipynb.tmp")
-        nbformat.write(nb, tmp)
-        tmp.replace(target)
+        write_notebook(nb, target)
         written.append(target)
     return written
 
