@@ -218,78 +218,45 @@ check_causal_mask = Checker(
 # --- attention(q, k, v, mask=None) -> (output, weights) ------------------------------------
 
 
-def _attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
+def _attention_variant(
+    *,
+    scores=lambda q, k: q @ k.transpose(-2, -1),
+    scale=lambda d_k: 1 / math.sqrt(d_k),
+    blocked=lambda mask: ~mask,
+    fill: float = float("-inf"),
+    softmax_dim: int = -1,
+):
+    """Attention built from parts; the defaults give the correct function, and each mistake
+    below swaps exactly one part for its wrong version."""
+
+    def attention(q, k, v, mask=None):
+        s = scores(q, k) * scale(q.shape[-1])
+        if mask is not None:
+            s = s.masked_fill(blocked(mask), fill)
+        weights = torch.softmax(s, dim=softmax_dim)
+        return weights @ v, weights
+
+    return attention
 
 
-def _attention_no_scale(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-
-
-def _attention_scale_dk(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / q.shape[-1]
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-
-
-def _attention_softmax_queries(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-2)
-    return weights @ v, weights
-
-
-def _attention_2d_transpose(q, k, v, mask=None):
-    scores = q @ k.transpose(0, 1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-
-
-def _attention_k_qt(q, k, v, mask=None):
-    scores = k @ q.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
+_attention = _attention_variant()
+_attention_no_scale = _attention_variant(scale=lambda d_k: 1.0)
+_attention_scale_dk = _attention_variant(scale=lambda d_k: 1 / d_k)
+_attention_softmax_queries = _attention_variant(softmax_dim=-2)
+_attention_2d_transpose = _attention_variant(scores=lambda q, k: q @ k.transpose(0, 1))
+_attention_k_qt = _attention_variant(scores=lambda q, k: k @ q.transpose(-2, -1))
+_attention_mask_zero = _attention_variant(fill=0.0)
+_attention_mask_inverted = _attention_variant(blocked=lambda mask: mask)
 
 
 def _attention_ignores_mask(q, k, v, mask=None):
     return _attention(q, k, v)
 
 
-def _attention_mask_zero(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, 0.0)
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-
-
 def _attention_mask_after_softmax(q, k, v, mask=None):
     weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
     if mask is not None:
         weights = weights * mask
-    return weights @ v, weights
-
-
-def _attention_mask_inverted(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights
 
 
