@@ -75,6 +75,20 @@ def attention_heatmap(
     return ax
 
 
+def _bars_best_highlighted(
+    values: np.ndarray, best: np.ndarray, labels, *, ax: plt.Axes | None, fmt: str
+) -> plt.Axes:
+    """One bar per key, each labelled with its value; the ``best`` bars in orange."""
+    S = values.shape[0]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(8.0, 0.8 * S + 2.0), 3.2))
+    bars = ax.bar(range(S), values, color=np.where(best, "tab:orange", "tab:blue"))
+    ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=8, padding=2)
+    ax.set_xticks(range(S), labels=list(labels) if labels is not None else list(range(S)))
+    ax.set_xlabel("key")
+    return ax
+
+
 def query_scores_bar(
     scores,
     key_tokens: Sequence[str],
@@ -99,15 +113,9 @@ def query_scores_bar(
     S = s.shape[0]
     if len(key_tokens) != S:
         raise ValueError(f"key_tokens must have one label per score, S={S}; got {len(key_tokens)}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(min(8.0, 0.8 * S + 2.0), 3.2))
-    best = np.isclose(s, s.max())
-    bars = ax.bar(range(S), s, color=np.where(best, "tab:orange", "tab:blue"))
-    ax.bar_label(bars, labels=[fmt.format(v) for v in s], fontsize=8, padding=2)
+    ax = _bars_best_highlighted(s, np.isclose(s, s.max()), key_tokens, ax=ax, fmt=fmt)
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.margins(y=0.2)
-    ax.set_xticks(range(S), labels=list(key_tokens))
-    ax.set_xlabel("key")
     ax.set_ylabel(ylabel)
     ax.set_title(title if title is not None else f'Scores of the query "{query_token}"')
     return ax
@@ -144,14 +152,8 @@ def softmax_temperature_bars(
     scaled = z / float(temperature)
     weights = np.exp(scaled - scaled.max())
     weights /= weights.sum()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(min(8.0, 0.8 * S + 2.0), 3.2))
-    best = np.isclose(z, z.max())
-    bars = ax.bar(range(S), weights, color=np.where(best, "tab:orange", "tab:blue"))
-    ax.bar_label(bars, labels=[f"{w:.2f}" for w in weights], fontsize=8, padding=2)
+    ax = _bars_best_highlighted(weights, np.isclose(z, z.max()), labels, ax=ax, fmt="{:.2f}")
     ax.set_ylim(0.0, 1.12)
-    ax.set_xticks(range(S), labels=list(labels) if labels is not None else list(range(S)))
-    ax.set_xlabel("key")
     ax.set_ylabel("softmax weight")
     ax.set_title(f"softmax at τ = {float(temperature):.3g}")
     return ax
