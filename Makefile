@@ -34,7 +34,8 @@ student: $(STAMP)
 	$(BIN)/python -m tools.student --out build/student notebooks/*.ipynb
 
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/attention.py
+	$(BIN)/python -m benchmarks.attention
+	$(BIN)/python -m benchmarks.multihead
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu//' > constraints.body

@@ -1,7 +1,7 @@
 """Forward+backward time and peak memory of the course's attention vs PyTorch's, in one run.
 
-    python benchmarks/attention.py            (what `make benchmark` runs)
-    python benchmarks/attention.py --device cuda --sizes 512 1024 2048
+    python -m benchmarks.attention            (what `make benchmark` runs)
+    python -m benchmarks.attention --device cuda --sizes 512 1024 2048
 
 For each size, the implementations run on the same inputs (B=8, H=8, T=S, Dh=64 by
 default): the course's `helpers.attention.scaled_dot_product_attention`, PyTorch's
@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
-import time
+from functools import partial
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from benchmarks.timing import median_time
 from helpers.attention import scaled_dot_product_attention
 from helpers.device import pick_device
 
@@ -33,6 +34,8 @@ def _torch_math(q, k, v):
     with sdpa_kernel([SDPBackend.MATH]):
         return F.scaled_dot_product_attention(q, k, v)
 
+
+ROOT = Path(__file__).resolve().parents[1]
 
 IMPLEMENTATIONS = {
     "helpers": lambda q, k, v: scaled_dot_product_attention(q, k, v)[0],
@@ -52,27 +55,10 @@ def make_inputs(B: int, H: int, T: int, Dh: int, device: torch.device, dtype: to
 
 
 def step(name: str, q, k, v) -> None:
+    for t in (q, k, v):
+        t.grad = None
     out = IMPLEMENTATIONS[name](q, k, v)
     out.sum().backward()
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def median_time(name: str, inputs, device: torch.device, repeats: int) -> float:
-    step(name, *inputs)  # warm-up
-    times = []
-    for _ in range(repeats):
-        for t in inputs:
-            t.grad = None
-        sync(device)
-        start = time.perf_counter()
-        step(name, *inputs)
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def peak_memory_mib(name: str, args: argparse.Namespace, T: int, device: torch.device) -> float:
@@ -145,7 +131,10 @@ def main() -> None:
     print("-" * len(header))
     for T in args.sizes:
         inputs = make_inputs(args.batch, args.heads, T, args.head_dim, device, args.dtype)
-        ms = {n: 1e3 * median_time(n, inputs, device, args.repeats) for n in IMPLEMENTATIONS}
+        ms = {
+            n: 1e3 * median_time(partial(step, n, *inputs), device, args.repeats)
+            for n in IMPLEMENTATIONS
+        }
         del inputs
         mib = {n: peak_memory_mib(n, args, T, device) for n in IMPLEMENTATIONS}
         print(

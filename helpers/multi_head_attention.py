@@ -1,0 +1,199 @@
+"""Multi-head attention, as derived in `03_multi_head_attention`.
+
+H heads of width Dh = D / H each attend on their own, then their outputs are concatenated
+and mixed by an output projection. The reshapes are named functions, so the notebook can
+show each step: ``split_heads`` (B, T, D) -> (B, H, T, Dh) and ``merge_heads`` back.
+
+Masks follow this course's convention (True = may attend, as in
+``torch.nn.functional.scaled_dot_product_attention``); ``mask_from_torch`` converts the
+opposite convention of ``torch.nn.MultiheadAttention`` (True = masked out).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers.attention import scaled_dot_product_attention
+
+__all__ = ["MultiHeadAttention", "mask_from_torch", "merge_heads", "split_heads"]
+
+
+def _shape(x: torch.Tensor) -> str:
+    return "(" + ", ".join(str(n) for n in x.shape) + ")"
+
+
+def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """(B, T, D) -> (B, H, T, Dh) with Dh = D / H: each head gets its own slice of the features.
+
+    A ``view`` splits the last axis into (H, Dh); the ``transpose`` then brings H next to B
+    so that every head sees all T positions of its own Dh features. (Reshaping straight to
+    (B, H, T, Dh) without the transpose would hand each "head" a mix of positions instead.)
+    Derived in `03_multi_head_attention`.
+    """
+    if x.ndim != 3:
+        raise ValueError(f"split_heads expects x of shape (B, T, D); got {_shape(x)}")
+    B, T, D = x.shape
+    if num_heads < 1 or D % num_heads:
+        raise ValueError(f"D = {D} must be divisible by num_heads = {num_heads}")
+    return x.view(B, T, num_heads, D // num_heads).transpose(1, 2)
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """(B, H, T, Dh) -> (B, T, H * Dh): the inverse of ``split_heads``.
+
+    Derived in `03_multi_head_attention`.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"merge_heads expects x of shape (B, H, T, Dh); got {_shape(x)}")
+    B, H, T, Dh = x.shape
+    return x.transpose(1, 2).reshape(B, T, H * Dh)
+
+
+def mask_from_torch(
+    attn_mask: torch.Tensor | None = None, key_padding_mask: torch.Tensor | None = None
+) -> torch.Tensor | None:
+    """This course's mask (True = may attend) from ``nn.MultiheadAttention``'s boolean masks.
+
+    attn_mask: (T, S), True = may NOT attend; key_padding_mask: (B, S), True = padding.
+    Returns (T, S), (B, 1, 1, S) or their combination (B, 1, T, S); ``None`` if both are None.
+    Derived in `03_multi_head_attention`.
+    """
+    for name, m, ndim in (("attn_mask", attn_mask, 2), ("key_padding_mask", key_padding_mask, 2)):
+        if m is not None and (m.dtype != torch.bool or m.ndim != ndim):
+            raise ValueError(
+                f"{name} must be a 2-D boolean tensor (True = masked out); "
+                f"got {m.dtype} of shape {_shape(m)}"
+            )
+    mask = None if attn_mask is None else ~attn_mask  # (T, S)
+    if key_padding_mask is not None:
+        keys = ~key_padding_mask[:, None, None, :]  # (B, 1, 1, S)
+        mask = keys if mask is None else mask & keys
+    return mask
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention: H heads of scaled dot-product attention, then an output projection.
+
+    ``forward(query (B, T, D), key (B, S, D), value (B, S, D), mask=None)`` returns
+    ``(output (B, T, D), weights (B, H, T, S))``; key and value may differ from the query
+    (cross-attention). ``mask`` is boolean, True = may attend, and broadcasts over heads:
+    (T, S), (B, 1, S) (e.g. ``helpers.attention.padding_mask``), (B, T, S) or (B, H, T, S).
+
+    With ``fused=True`` it runs PyTorch's fused ``scaled_dot_product_attention`` (the fast
+    path the training notebook uses on a GPU), which computes no weights: ``forward`` then
+    returns ``(output, None)`` unless called with ``need_weights=True``, which takes the
+    course's own path for that call. Both paths give the same output within float tolerance.
+    (A query with no visible key gives a zero output on the course's path; PyTorch's fused
+    kernels may give NaN there on some devices and versions.) Derived in
+    `03_multi_head_attention`.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        *,
+        fused: bool = False,
+    ) -> None:
+        super().__init__()
+        if num_heads < 1 or d_model % num_heads:
+            raise ValueError(
+                f"d_model must be divisible by num_heads; got d_model = {d_model}, "
+                f"num_heads = {num_heads}"
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+        self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_model // num_heads
+        self.dropout, self.fused = dropout, fused
+        self.w_q = nn.Linear(d_model, d_model, bias=bias)
+        self.w_k = nn.Linear(d_model, d_model, bias=bias)
+        self.w_v = nn.Linear(d_model, d_model, bias=bias)
+        self.w_o = nn.Linear(d_model, d_model, bias=bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"d_model={self.d_model}, num_heads={self.num_heads}, d_head={self.d_head}, "
+            f"dropout={self.dropout}, fused={self.fused}"
+        )
+
+    def _check(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask) -> None:
+        for name, x in (("query", query), ("key", key), ("value", value)):
+            if x.ndim != 3 or x.shape[-1] != self.d_model:
+                raise ValueError(
+                    f"{name} must have shape (B, L, D) with D = d_model = {self.d_model}; "
+                    f"got {_shape(x)}"
+                )
+        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
+            raise ValueError(
+                "query (B, T, D), key (B, S, D) and value (B, S, D) must share B, and key and "
+                f"value S; got query {_shape(query)}, key {_shape(key)}, value {_shape(value)}"
+            )
+        if mask is not None and (mask.dtype != torch.bool or not 2 <= mask.ndim <= 4):
+            raise ValueError(
+                "mask must be a boolean tensor (True = may attend) of shape (T, S), (B, 1, S), "
+                f"(B, T, S) or (B, H, T, S); got {mask.dtype} of shape {_shape(mask)}"
+            )
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        *,
+        need_weights: bool | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        self._check(query, key, value, mask)
+        if mask is not None and mask.ndim == 3:
+            mask = mask.unsqueeze(1)  # (B, T or 1, S) -> (B, 1, T or 1, S): same for every head
+        q = split_heads(self.w_q(query), self.num_heads)  # (B, H, T, Dh)
+        k = split_heads(self.w_k(key), self.num_heads)  # (B, H, S, Dh)
+        v = split_heads(self.w_v(value), self.num_heads)  # (B, H, S, Dh)
+        dropout_p = self.dropout if self.training else 0.0
+        if need_weights is None:
+            need_weights = not self.fused
+        if need_weights:
+            out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+            weights = None
+        return self.w_o(merge_heads(out)), weights  # (B, T, D), (B, H, T, S) or None
+
+    @classmethod
+    def from_torch(cls, module: nn.MultiheadAttention, *, fused: bool = False):
+        """A copy of a ``torch.nn.MultiheadAttention(batch_first=True)`` with the same weights.
+
+        Convert its masks with :func:`mask_from_torch`; the outputs then agree, and its
+        head-averaged weights equal ``weights.mean(dim=1)`` of this module.
+        """
+        if not isinstance(module, nn.MultiheadAttention):
+            raise TypeError(f"expected torch.nn.MultiheadAttention; got {type(module).__name__}")
+        unsupported = {
+            "batch_first=False": not module.batch_first,
+            "kdim/vdim different from embed_dim": not module._qkv_same_embed_dim,
+            "add_bias_kv=True": module.bias_k is not None,
+            "add_zero_attn=True": module.add_zero_attn,
+        }
+        problems = [name for name, present in unsupported.items() if present]
+        if problems:
+            raise ValueError(
+                "from_torch supports batch_first=True, equal q/k/v widths, no bias_k/bias_v "
+                f"and no zero attention; got {', '.join(problems)}"
+            )
+        bias = module.in_proj_bias is not None
+        copy = cls(module.embed_dim, module.num_heads, module.dropout, bias, fused=fused)
+        with torch.no_grad():
+            weights = module.in_proj_weight.chunk(3)
+            biases = module.in_proj_bias.chunk(3) if bias else (None, None, None)
+            for linear, w, b in zip((copy.w_q, copy.w_k, copy.w_v), weights, biases, strict=True):
+                linear.weight.copy_(w)
+                if b is not None:
+                    linear.bias.copy_(b)
+            copy.w_o.weight.copy_(module.out_proj.weight)
+            if bias:
+                copy.w_o.bias.copy_(module.out_proj.bias)
+        return copy.to(module.in_proj_weight.device, module.in_proj_weight.dtype)
