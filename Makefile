@@ -36,6 +36,7 @@ student: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.attention
 	$(BIN)/python -m benchmarks.multihead
+	$(BIN)/python -m benchmarks.transformer
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu//' > constraints.body

@@ -1,0 +1,406 @@
+"""The encoder–decoder Transformer of "Attention Is All You Need", as derived in `04_transformer`.
+
+Built from the course's own pieces: ``MultiHeadAttention`` (notebook 03) and the positional
+encodings of ``helpers.positional_encoding``. ``Transformer`` mirrors the constructor and
+the batch-first forward of ``torch.nn.Transformer`` and can copy its weights
+(``Transformer.from_torch``); its masks use this course's convention, True = may attend:
+
+- ``src_mask`` (S, S), ``tgt_mask`` (T, T), ``memory_mask`` (T, S);
+- ``src_key_padding_mask`` (B, S), ``tgt_key_padding_mask`` (B, T),
+  ``memory_key_padding_mask`` (B, S): True for real tokens, False for padding.
+
+(``torch.nn.Transformer``'s boolean masks mean the opposite, True = masked out.)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers.attention import causal_mask
+from helpers.multi_head_attention import MultiHeadAttention
+from helpers.positional_encoding import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+
+__all__ = [
+    "DecoderLayer",
+    "EncoderLayer",
+    "PositionwiseFeedForward",
+    "Seq2SeqTransformer",
+    "Transformer",
+    "combine_masks",
+]
+
+ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+def combine_masks(
+    attn_mask: torch.Tensor | None, key_padding_mask: torch.Tensor | None
+) -> torch.Tensor | None:
+    """One mask for (B, H, T, S) scores from an attention mask (T, S) and a key padding mask
+    (B, S), both True = may attend; returns (T, S), (B, 1, 1, S), (B, 1, T, S) or None."""
+    if key_padding_mask is None:
+        return attn_mask
+    if key_padding_mask.dtype != torch.bool or key_padding_mask.ndim != 2:
+        raise ValueError(
+            "key padding masks must be boolean (B, S), True for real tokens; got "
+            f"{key_padding_mask.dtype} of shape {tuple(key_padding_mask.shape)}"
+        )
+    keys = key_padding_mask[:, None, None, :]  # (B, 1, 1, S)
+    return keys if attn_mask is None else attn_mask & keys
+
+
+class PositionwiseFeedForward(nn.Module):
+    """FFN(x) = W2 · dropout(activation(W1 x + b1)) + b2, applied to every position alone.
+
+    (B, T, D) -> (B, T, D), with a hidden width ``dim_feedforward``. Derived in `04_transformer`.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        dim_feedforward: int,
+        dropout: float = 0.0,
+        activation: Literal["relu", "gelu"] = "relu",
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+        self.linear1 = nn.Linear(d_model, dim_feedforward, bias=bias)
+        self.linear2 = nn.Linear(dim_feedforward, d_model, bias=bias)
+        self.dropout = nn.Dropout(dropout)
+        self.activation = ACTIVATIONS[activation]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))
+
+
+class _Sublayers(nn.Module):
+    """Residual wiring shared by both layers: post-LN ``norm(x + f(x))`` (the 2017 paper) or
+    pre-LN ``x + f(norm(x))`` (``norm_first``, easier to train deep)."""
+
+    norm_first: bool
+
+    def _residual(self, x: torch.Tensor, sublayer, norm: nn.LayerNorm, dropout: nn.Dropout):
+        if self.norm_first:
+            return x + dropout(sublayer(norm(x)))
+        return norm(x + dropout(sublayer(x)))
+
+
+class EncoderLayer(_Sublayers):
+    """Self-attention then feed-forward, each with a residual connection, LayerNorm and dropout.
+
+    forward(x (B, S, D), mask) -> (B, S, D); mask True = may attend, broadcastable to
+    (B, H, S, S). Same parameters as ``torch.nn.TransformerEncoderLayer``. Derived in
+    `04_transformer`.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: Literal["relu", "gelu"] = "relu",
+        layer_norm_eps: float = 1e-5,
+        norm_first: bool = False,
+        bias: bool = True,
+        *,
+        fused: bool = False,
+    ) -> None:
+        super().__init__()
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
+        self.feed_forward = PositionwiseFeedForward(
+            d_model, dim_feedforward, dropout, activation, bias
+        )
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = self._residual(x, lambda y: self.self_attn(y, y, y, mask)[0], self.norm1, self.dropout1)
+        return self._residual(x, self.feed_forward, self.norm2, self.dropout2)
+
+
+class DecoderLayer(_Sublayers):
+    """Masked self-attention, cross-attention over the encoder output, then feed-forward.
+
+    forward(x (B, T, D), memory (B, S, D), tgt_mask, memory_mask) -> (B, T, D). The
+    cross-attention takes its queries from the decoder and its keys and values from
+    ``memory``. Same parameters as ``torch.nn.TransformerDecoderLayer``. Derived in
+    `04_transformer`.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: Literal["relu", "gelu"] = "relu",
+        layer_norm_eps: float = 1e-5,
+        norm_first: bool = False,
+        bias: bool = True,
+        *,
+        fused: bool = False,
+    ) -> None:
+        super().__init__()
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
+        self.cross_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
+        self.feed_forward = PositionwiseFeedForward(
+            d_model, dim_feedforward, dropout, activation, bias
+        )
+        self.norm1, self.norm2, self.norm3 = (
+            nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias) for _ in range(3)
+        )
+        self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        tgt_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        x = self._residual(
+            x, lambda y: self.self_attn(y, y, y, tgt_mask)[0], self.norm1, self.dropout1
+        )
+        x = self._residual(
+            x,
+            lambda y: self.cross_attn(y, memory, memory, memory_mask)[0],
+            self.norm2,
+            self.dropout2,
+        )
+        return self._residual(x, self.feed_forward, self.norm3, self.dropout3)
+
+
+class Transformer(nn.Module):
+    """The encoder–decoder core, with ``torch.nn.Transformer``'s constructor arguments.
+
+    forward(src (B, S, D), tgt (B, T, D), masks...) -> (B, T, D), batch first. Like PyTorch's,
+    both stacks end with a LayerNorm. Derived in `04_transformer`.
+    """
+
+    def __init__(
+        self,
+        d_model: int = 512,
+        nhead: int = 8,
+        num_encoder_layers: int = 6,
+        num_decoder_layers: int = 6,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: Literal["relu", "gelu"] = "relu",
+        layer_norm_eps: float = 1e-5,
+        norm_first: bool = False,
+        bias: bool = True,
+        *,
+        fused: bool = False,
+    ) -> None:
+        super().__init__()
+        layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps)
+        layer_kwargs = {"norm_first": norm_first, "bias": bias, "fused": fused}
+        self.d_model, self.nhead = d_model, nhead
+        self.encoder_layers = nn.ModuleList(
+            EncoderLayer(*layer_args, **layer_kwargs) for _ in range(num_encoder_layers)
+        )
+        self.decoder_layers = nn.ModuleList(
+            DecoderLayer(*layer_args, **layer_kwargs) for _ in range(num_decoder_layers)
+        )
+        self.encoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.decoder_norm = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+
+    def encode(
+        self,
+        src: torch.Tensor,
+        src_mask: torch.Tensor | None = None,
+        src_key_padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """src (B, S, D) -> memory (B, S, D)."""
+        mask = combine_masks(src_mask, src_key_padding_mask)
+        for layer in self.encoder_layers:
+            src = layer(src, mask)
+        return self.encoder_norm(src)
+
+    def decode(
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        tgt_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+        tgt_key_padding_mask: torch.Tensor | None = None,
+        memory_key_padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """tgt (B, T, D), memory (B, S, D) -> (B, T, D)."""
+        self_mask = combine_masks(tgt_mask, tgt_key_padding_mask)
+        cross_mask = combine_masks(memory_mask, memory_key_padding_mask)
+        for layer in self.decoder_layers:
+            tgt = layer(tgt, memory, self_mask, cross_mask)
+        return self.decoder_norm(tgt)
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        tgt: torch.Tensor,
+        src_mask: torch.Tensor | None = None,
+        tgt_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+        src_key_padding_mask: torch.Tensor | None = None,
+        tgt_key_padding_mask: torch.Tensor | None = None,
+        memory_key_padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        for name, x in (("src", src), ("tgt", tgt)):
+            if x.ndim != 3 or x.shape[-1] != self.d_model:
+                raise ValueError(
+                    f"{name} must have shape (B, L, D) with D = d_model = {self.d_model}; "
+                    f"got {tuple(x.shape)}"
+                )
+        if src.shape[0] != tgt.shape[0]:
+            raise ValueError(
+                f"src and tgt must have the same batch size B; got {src.shape[0]} and {tgt.shape[0]}"
+            )
+        memory = self.encode(src, src_mask, src_key_padding_mask)
+        return self.decode(
+            tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask
+        )
+
+    @classmethod
+    def from_torch(cls, module: nn.Transformer, *, fused: bool = False) -> Transformer:
+        """A copy of a ``torch.nn.Transformer(batch_first=True)`` with the same weights.
+
+        In eval mode the outputs agree with PyTorch's once its masks are given in this
+        course's convention (``~mask`` for its boolean masks).
+        """
+        if not isinstance(module, nn.Transformer):
+            raise TypeError(f"expected torch.nn.Transformer; got {type(module).__name__}")
+        first = module.encoder.layers[0]
+        if not first.self_attn.batch_first:
+            raise ValueError("from_torch needs a torch.nn.Transformer built with batch_first=True")
+        activation = {F.relu: "relu", F.gelu: "gelu"}.get(first.activation)
+        if activation is None:
+            raise ValueError(
+                f"from_torch supports relu and gelu activations; got {first.activation}"
+            )
+        copy = cls(
+            d_model=module.d_model,
+            nhead=module.nhead,
+            num_encoder_layers=len(module.encoder.layers),
+            num_decoder_layers=len(module.decoder.layers),
+            dim_feedforward=first.linear1.out_features,
+            dropout=first.dropout.p,
+            activation=activation,
+            layer_norm_eps=first.norm1.eps,
+            norm_first=first.norm_first,
+            bias=first.linear1.bias is not None,
+            fused=fused,
+        )
+        pairs = [(copy.encoder_norm, module.encoder.norm), (copy.decoder_norm, module.decoder.norm)]
+        for ours, theirs in zip(copy.encoder_layers, module.encoder.layers, strict=True):
+            ours.self_attn = MultiHeadAttention.from_torch(theirs.self_attn, fused=fused)
+            pairs += [(ours.norm1, theirs.norm1), (ours.norm2, theirs.norm2)]
+            pairs += [(ours.feed_forward.linear1, theirs.linear1)]
+            pairs += [(ours.feed_forward.linear2, theirs.linear2)]
+        for ours, theirs in zip(copy.decoder_layers, module.decoder.layers, strict=True):
+            ours.self_attn = MultiHeadAttention.from_torch(theirs.self_attn, fused=fused)
+            ours.cross_attn = MultiHeadAttention.from_torch(theirs.multihead_attn, fused=fused)
+            pairs += [(ours.norm1, theirs.norm1), (ours.norm2, theirs.norm2)]
+            pairs += [(ours.norm3, theirs.norm3), (ours.feed_forward.linear1, theirs.linear1)]
+            pairs += [(ours.feed_forward.linear2, theirs.linear2)]
+        with torch.no_grad():
+            for ours, theirs in pairs:
+                ours.load_state_dict(theirs.state_dict())
+        return copy.to(first.linear1.weight.device, first.linear1.weight.dtype)
+
+
+class Seq2SeqTransformer(nn.Module):
+    """Token ids in, next-token logits out: embeddings · √D + positions, the core, a projection.
+
+    forward(src (B, S) ids, tgt (B, T) ids) -> logits (B, T, V_tgt). With ``pad_id`` set, padding
+    masks are built from the ids; the decoder is always causal. ``encode``/``decode`` expose the
+    two halves for autoregressive decoding. ``tie_weights`` shares the target embedding with the
+    output projection. Derived in `04_transformer`.
+    """
+
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        d_model: int = 512,
+        nhead: int = 8,
+        num_encoder_layers: int = 6,
+        num_decoder_layers: int = 6,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        *,
+        max_len: int = 512,
+        pad_id: int | None = None,
+        positional: Literal["sinusoidal", "learned"] = "sinusoidal",
+        tie_weights: bool = False,
+        norm_first: bool = False,
+        activation: Literal["relu", "gelu"] = "relu",
+        fused: bool = False,
+    ) -> None:
+        super().__init__()
+        positions = {
+            "sinusoidal": SinusoidalPositionalEncoding,
+            "learned": LearnedPositionalEmbedding,
+        }
+        if positional not in positions:
+            raise ValueError(f"positional must be one of {sorted(positions)}; got {positional!r}")
+        self.d_model, self.pad_id = d_model, pad_id
+        self.src_embedding = nn.Embedding(src_vocab_size, d_model, padding_idx=pad_id)
+        self.tgt_embedding = nn.Embedding(tgt_vocab_size, d_model, padding_idx=pad_id)
+        self.src_position = positions[positional](d_model, max_len, dropout)
+        self.tgt_position = positions[positional](d_model, max_len, dropout)
+        self.transformer = Transformer(
+            d_model,
+            nhead,
+            num_encoder_layers,
+            num_decoder_layers,
+            dim_feedforward,
+            dropout,
+            activation,
+            norm_first=norm_first,
+            fused=fused,
+        )
+        self.generator = nn.Linear(d_model, tgt_vocab_size)
+        if tie_weights:
+            self.generator.weight = self.tgt_embedding.weight
+
+    def _padding(self, ids: torch.Tensor) -> torch.Tensor | None:
+        return None if self.pad_id is None else ids != self.pad_id  # (B, L), True = real token
+
+    @staticmethod
+    def _check_ids(name: str, ids: torch.Tensor) -> None:
+        if ids.ndim != 2 or ids.dtype not in (torch.int64, torch.int32):
+            raise ValueError(
+                f"{name} must be a (B, L) tensor of integer token ids; got {ids.dtype} of shape "
+                f"{tuple(ids.shape)}"
+            )
+
+    def encode(self, src: torch.Tensor) -> torch.Tensor:
+        """src (B, S) ids -> memory (B, S, D)."""
+        self._check_ids("src", src)
+        x = self.src_position(self.src_embedding(src) * math.sqrt(self.d_model))
+        return self.transformer.encode(x, src_key_padding_mask=self._padding(src))
+
+    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+        """tgt (B, T) ids so far, memory (B, S, D), src (B, S) ids (for its padding) -> (B, T, V)."""
+        self._check_ids("tgt", tgt)
+        y = self.tgt_position(self.tgt_embedding(tgt) * math.sqrt(self.d_model))
+        hidden = self.transformer.decode(
+            y,
+            memory,
+            tgt_mask=causal_mask(tgt.shape[1], device=tgt.device),
+            tgt_key_padding_mask=self._padding(tgt),
+            memory_key_padding_mask=self._padding(src),
+        )
+        return self.generator(hidden)
+
+    def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        return self.decode(tgt, self.encode(src), src)
