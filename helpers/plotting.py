@@ -6,14 +6,23 @@ notebooks can arrange several plots in a grid and tests can inspect what was dra
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.patches import FancyArrowPatch
 
-__all__ = ["attention_heatmap", "query_scores_bar", "softmax_temperature_bars", "to_numpy"]
+__all__ = [
+    "attention_heads_grid",
+    "attention_heatmap",
+    "decoding_steps",
+    "query_scores_bar",
+    "softmax_temperature_bars",
+    "to_numpy",
+]
 
 
 def to_numpy(x) -> np.ndarray:
@@ -156,4 +165,138 @@ def softmax_temperature_bars(
     ax.set_ylim(0.0, 1.12)
     ax.set_ylabel("softmax weight")
     ax.set_title(f"softmax at τ = {float(temperature):.3g}")
+    return ax
+
+
+def attention_heads_grid(
+    weights,
+    query_tokens: Sequence[str] | None = None,
+    key_tokens: Sequence[str] | None = None,
+    *,
+    heads: Sequence[int] | None = None,
+    title: str | None = None,
+    ncols: int = 2,
+    annotate: bool = False,
+) -> plt.Figure:
+    """One attention heatmap per head, side by side on one colour scale from 0 to 1.
+
+    weights: (H, T, S) array or tensor, e.g. ``weights[b]`` of a (B, H, T, S) batch.
+    query_tokens / key_tokens label the rows / columns (length T / S) of every map.
+    ``heads`` picks the heads to draw (default: all H), each titled "head h"; at most
+    ``ncols`` maps per row, and one colour bar for all. Returns the ``Figure``.
+    Drawn in `03_multi_head_attention`, where a widget redraws it for a chosen model,
+    head and sequence.
+    """
+    w = to_numpy(weights)
+    if w.ndim != 3:
+        raise ValueError(
+            f"weights must be a 3-D (H, T, S) stack, one map per head; got shape {w.shape}"
+        )
+    H, T, S = w.shape
+    for name, tokens, n, axis in (
+        ("query_tokens", query_tokens, T, "T"),
+        ("key_tokens", key_tokens, S, "S"),
+    ):
+        if tokens is not None and len(tokens) != n:
+            raise ValueError(f"{name} must have one label per row of {axis}={n}; got {len(tokens)}")
+    chosen = list(range(H)) if heads is None else list(heads)
+    if not chosen or not all(
+        isinstance(h, numbers.Integral) and not isinstance(h, bool) and 0 <= h < H for h in chosen
+    ):
+        raise ValueError(f"heads must be a non-empty list of indices in [0, H={H}); got {chosen}")
+    if isinstance(ncols, bool) or not isinstance(ncols, numbers.Integral) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer; got {ncols!r}")
+    ncols = min(int(ncols), len(chosen))
+    nrows = math.ceil(len(chosen) / ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(ncols * (0.32 * S + 1.3) + 0.8, nrows * (0.32 * T + 1.5)),
+        squeeze=False,
+        layout="constrained",
+    )
+    for i, ax in enumerate(axes.flat):
+        if i >= len(chosen):
+            ax.remove()
+            continue
+        h = int(chosen[i])
+        attention_heatmap(
+            w[h],
+            query_tokens,
+            key_tokens,
+            ax=ax,
+            title=f"head {h}",
+            vmin=0.0,
+            vmax=1.0,
+            colorbar=False,
+            annotate=annotate,
+        )
+        if i % ncols:
+            ax.set_ylabel("")
+    drawn = list(axes.flat[: len(chosen)])
+    fig.colorbar(drawn[0].images[0], ax=drawn, label="attention weight", shrink=0.8)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def decoding_steps(
+    predictions: Sequence[str],
+    start: Sequence[str] = ("<bos>",),
+    *,
+    ax: plt.Axes | None = None,
+    title: str = "Greedy decoding: each prediction becomes the next input",
+) -> plt.Axes:
+    """The decoder feeding on its own output, one row per step of autoregressive decoding.
+
+    predictions: the token chosen at each step (e.g. the argmax at the last position);
+    start: the decoder's first input (default ``<bos>``). Row k shows the decoder's input at
+    step k, ``start`` followed by the first k predictions (blue), and the token it predicts
+    (orange); an arrow carries that prediction down into the next row's input.
+    Drawn in `04_transformer`.
+    """
+    predictions, start = [str(p) for p in predictions], [str(s) for s in start]
+    if not predictions or not start:
+        raise ValueError(
+            f"need at least one start token and one prediction; got start = {start}, "
+            f"predictions = {predictions}"
+        )
+    n, width = len(predictions), len(start) + len(predictions)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.75 * width + 1.6, 0.55 * n + 1.2))
+    colors = {"input": "#c6dbef", "prediction": "tab:orange"}
+    for step, predicted in enumerate(predictions):
+        tokens = start + predictions[:step]
+        for position, token in enumerate([*tokens, predicted]):
+            kind = "prediction" if position == len(tokens) else "input"
+            box = plt.Rectangle(
+                (position - 0.42, step - 0.36), 0.84, 0.72, facecolor=colors[kind], label=kind
+            )
+            ax.add_patch(box)
+            ax.text(position, step, token, ha="center", va="center", fontsize=9)
+        if step + 1 < n:
+            ax.add_patch(
+                FancyArrowPatch(
+                    (len(tokens), step + 0.36),
+                    (len(tokens), step + 0.64),
+                    arrowstyle="-|>",
+                    mutation_scale=8,
+                    color="tab:orange",
+                )
+            )
+    ax.set_xlim(-0.6, width - 0.4)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xticks(range(width))
+    ax.set_yticks(range(n), labels=[f"step {k + 1}" for k in range(n)])
+    ax.set_xlabel("target position")
+    ax.set_title(title)
+    ax.legend(
+        handles=[plt.Rectangle((0, 0), 1, 1, facecolor=c, label=k) for k, c in colors.items()],
+        labels=["decoder input", "predicted next token"],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+    )
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
     return ax

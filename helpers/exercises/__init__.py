@@ -11,11 +11,17 @@ from helpers.exercises.dot_products import (
     check_score_matrix,
     check_soft_lookup,
 )
+from helpers.exercises.multi_head import (
+    check_merge_heads,
+    check_multi_head_attention,
+    check_split_heads,
+)
 from helpers.exercises.softmax_attention import (
     check_causal_mask,
     check_scaled_dot_product_attention,
     check_stable_softmax,
 )
+from helpers.exercises.transformer import check_decoder_layer, check_sinusoidal_encoding
 
 __all__ = [
     "Case",
@@ -23,8 +29,13 @@ __all__ = [
     "Mistake",
     "check_causal_mask",
     "check_cosine_similarity",
+    "check_decoder_layer",
+    "check_merge_heads",
+    "check_multi_head_attention",
     "check_scaled_dot_product_attention",
     "check_score_matrix",
+    "check_sinusoidal_encoding",
     "check_soft_lookup",
+    "check_split_heads",
     "check_stable_softmax",
 ]
