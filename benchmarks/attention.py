@@ -25,9 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from benchmarks.timing import median_time
+from benchmarks.timing import median_time, parse_and_pick_device
 from helpers.attention import scaled_dot_product_attention
-from helpers.device import pick_device
 
 
 def _torch_math(q, k, v):
@@ -107,21 +106,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--heads", type=int, default=8)
     parser.add_argument("--head-dim", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best found)")
     parser.add_argument(
         "--dtype", dest="dtype_name", default="float32", choices=["float32", "bfloat16", "float16"]
     )
-    args = parser.parse_args()
+    args, device = parse_and_pick_device(parser, repeats=5)
     args.dtype = getattr(torch, args.dtype_name)
-    device, reason = pick_device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(
-        f"device: {device} ({reason}); {name}; torch {torch.__version__}; "
-        f"{torch.get_num_threads()} CPU threads; {args.dtype_name}"
-    )
-    print(
-        f"B={args.batch} H={args.heads} Dh={args.head_dim}, forward+backward, median of {args.repeats}"
+        f"{args.dtype_name}, B={args.batch} H={args.heads} Dh={args.head_dim}, "
+        f"forward+backward, median of {args.repeats}"
     )
     header = (
         f"{'T=S':>5} {'helpers ms':>10} {'torch ms':>9} {'math ms':>8} {'vs torch':>8} "

@@ -20,8 +20,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from benchmarks.timing import median_time
-from helpers.device import pick_device
+from benchmarks.timing import median_time, parse_and_pick_device
 from helpers.multi_head_attention import MultiHeadAttention
 
 SIZES = [(16, 128, 256, 8), (8, 256, 512, 8), (4, 512, 512, 8)]  # (B, T, D, H)
@@ -36,14 +35,8 @@ def step(module: nn.Module, x: torch.Tensor, need_weights: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best found)")
-    args = parser.parse_args()
-    device, reason = pick_device(args.device)
-    print(
-        f"device: {device} ({reason}); torch {torch.__version__}; {torch.get_num_threads()} CPU threads; float32"
-    )
-    print(f"self-attention, forward+backward, median of {args.repeats}")
+    args, device = parse_and_pick_device(parser, repeats=7)
+    print(f"float32 self-attention, forward+backward, median of {args.repeats}")
     header = (
         f"{'B':>3} {'T':>4} {'D':>4} {'H':>2} | {'scratch ms':>10} {'torch ms':>8} {'ratio':>6} "
         f"| {'fused ms':>8} {'torch ms':>8} {'ratio':>6}"

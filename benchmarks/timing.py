@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
 
 import torch
+
+from helpers.device import pick_device
 
 
 def sync(device: torch.device) -> None:
@@ -26,3 +29,18 @@ def median_time(step: Callable[[], None], device: torch.device, repeats: int) ->
         sync(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def parse_and_pick_device(
+    parser: argparse.ArgumentParser, *, repeats: int
+) -> tuple[argparse.Namespace, torch.device]:
+    """Add the options every benchmark has (--repeats, --device), parse, and say where it runs."""
+    parser.add_argument("--repeats", type=int, default=repeats, help="timed runs per measurement")
+    parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best found)")
+    args = parser.parse_args()
+    device, reason = pick_device(args.device)
+    print(
+        f"device: {device} ({reason}); torch {torch.__version__}; "
+        f"{torch.get_num_threads()} CPU threads"
+    )
+    return args, device

@@ -20,9 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.timing import median_time
+from benchmarks.timing import median_time, parse_and_pick_device
 from helpers.attention import causal_mask
-from helpers.device import pick_device
 from helpers.positional_encoding import SinusoidalPositionalEncoding
 from helpers.transformer import Seq2SeqTransformer
 
@@ -79,13 +78,10 @@ def train_step(model: nn.Module, optimizer, src: torch.Tensor, tgt: torch.Tensor
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best found)")
-    args = parser.parse_args()
-    device, reason = pick_device(args.device)
-    print(f"device: {device} ({reason}); torch {torch.__version__}; "
-          f"{torch.get_num_threads()} CPU threads; float32, dropout 0")  # fmt: skip
-    print(f"training step (forward, loss, backward, Adam), median of {args.repeats}")
+    args, device = parse_and_pick_device(parser, repeats=7)
+    print(
+        f"float32, dropout 0, training step (forward, loss, backward, Adam), median of {args.repeats}"
+    )
     header = (
         f"{'B':>3} {'L':>3} {'D':>4} {'H':>2} {'N':>2} | {'torch ms':>8} {'ours ms':>8} "
         f"{'ratio':>6} | {'ours fused ms':>13} {'ratio':>6}"

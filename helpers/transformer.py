@@ -80,10 +80,35 @@ class PositionwiseFeedForward(nn.Module):
 
 
 class _Sublayers(nn.Module):
-    """Residual wiring shared by both layers: post-LN ``norm(x + f(x))`` (the 2017 paper) or
-    pre-LN ``x + f(norm(x))`` (``norm_first``, easier to train deep)."""
+    """What both layers share: self-attention, (for the decoder) cross-attention, a feed-forward
+    network, one LayerNorm and one dropout per sublayer, and the residual wiring: post-LN
+    ``norm(x + f(x))`` (the 2017 paper) or pre-LN ``x + f(norm(x))`` (``norm_first``, easier
+    to train deep)."""
 
-    norm_first: bool
+    def __init__(
+        self,
+        cross_attention: bool,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int,
+        dropout: float,
+        activation: Literal["relu", "gelu"],
+        layer_norm_eps: float,
+        norm_first: bool,
+        bias: bool,
+        fused: bool,
+    ) -> None:
+        super().__init__()
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
+        if cross_attention:
+            self.cross_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
+        self.feed_forward = PositionwiseFeedForward(
+            d_model, dim_feedforward, dropout, activation, bias
+        )
+        for i in range(1, 3 + cross_attention):  # norm1, dropout1, ... as in torch.nn's layers
+            setattr(self, f"norm{i}", nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+            setattr(self, f"dropout{i}", nn.Dropout(dropout))
 
     def _residual(self, x: torch.Tensor, sublayer, norm: nn.LayerNorm, dropout: nn.Dropout):
         if self.norm_first:
@@ -112,15 +137,10 @@ class EncoderLayer(_Sublayers):
         *,
         fused: bool = False,
     ) -> None:
-        super().__init__()
-        self.norm_first = norm_first
-        self.self_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
-        self.feed_forward = PositionwiseFeedForward(
-            d_model, dim_feedforward, dropout, activation, bias
-        )
-        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
+        super().__init__(
+            False, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+            norm_first, bias, fused,
+        )  # fmt: skip
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         x = self._residual(x, lambda y: self.self_attn(y, y, y, mask)[0], self.norm1, self.dropout1)
@@ -149,17 +169,10 @@ class DecoderLayer(_Sublayers):
         *,
         fused: bool = False,
     ) -> None:
-        super().__init__()
-        self.norm_first = norm_first
-        self.self_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
-        self.cross_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
-        self.feed_forward = PositionwiseFeedForward(
-            d_model, dim_feedforward, dropout, activation, bias
-        )
-        self.norm1, self.norm2, self.norm3 = (
-            nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias) for _ in range(3)
-        )
-        self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
+        super().__init__(
+            True, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+            norm_first, bias, fused,
+        )  # fmt: skip
 
     def forward(
         self,

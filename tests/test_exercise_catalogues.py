@@ -5,6 +5,9 @@ is rejected with its own name and hint. New checkers are covered as soon as
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 
 import helpers.exercises as exercises
@@ -25,6 +28,17 @@ MISTAKES = [
 def test_every_exported_checker_is_a_checker():
     exported = [name for name in exercises.__all__ if name.startswith("check_")]
     assert exported and sorted(CHECKERS) == sorted(exported)
+
+
+def test_every_checker_module_exports_its_checkers_from_the_package():
+    defined = {
+        f"{info.name}.{name}": value
+        for info in pkgutil.iter_modules(exercises.__path__)
+        for name, value in vars(importlib.import_module(f"helpers.exercises.{info.name}")).items()
+        if isinstance(value, Checker)
+    }
+    missing = [name for name, checker in defined.items() if checker not in CHECKERS.values()]
+    assert len(defined) >= 9 and not missing, f"not exported by helpers.exercises: {missing}"
 
 
 @pytest.mark.parametrize("name", CHECKERS)

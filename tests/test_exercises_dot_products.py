@@ -32,14 +32,6 @@ def test_a_wrong_answer_outside_the_catalogue_is_still_rejected(name):
     assert "largest difference 1" in str(failure.value)
 
 
-def test_checkers_are_importable_from_the_package():
-    import helpers.exercises as exercises
-
-    assert exercises.check_score_matrix is check_score_matrix
-    assert exercises.check_cosine_similarity is check_cosine_similarity
-    assert exercises.check_soft_lookup is check_soft_lookup
-
-
 # ------------------------------------------------------------ correct alternatives pass
 
 

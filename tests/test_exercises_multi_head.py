@@ -22,14 +22,6 @@ CHECKERS = {
 }
 
 
-def test_checkers_are_importable_from_the_package():
-    import helpers.exercises as exercises
-
-    assert exercises.check_split_heads is check_split_heads
-    assert exercises.check_merge_heads is check_merge_heads
-    assert exercises.check_multi_head_attention is check_multi_head_attention
-
-
 def test_the_course_helpers_pass():
     from helpers.multi_head_attention import merge_heads, split_heads
 

@@ -18,13 +18,6 @@ CHECKERS = {
 }
 
 
-def test_checkers_are_importable_from_the_package():
-    import helpers.exercises as exercises
-
-    assert exercises.check_sinusoidal_encoding is check_sinusoidal_encoding
-    assert exercises.check_decoder_layer is check_decoder_layer
-
-
 # ------------------------------------------------------------ sinusoidal_encoding alternatives
 
 
