@@ -85,28 +85,30 @@ class _Sublayers(nn.Module):
     ``norm(x + f(x))`` (the 2017 paper) or pre-LN ``x + f(norm(x))`` (``norm_first``, easier
     to train deep)."""
 
+    cross_attention: bool  # set by each layer class
+
     def __init__(
         self,
-        cross_attention: bool,
         d_model: int,
         nhead: int,
-        dim_feedforward: int,
-        dropout: float,
-        activation: Literal["relu", "gelu"],
-        layer_norm_eps: float,
-        norm_first: bool,
-        bias: bool,
-        fused: bool,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: Literal["relu", "gelu"] = "relu",
+        layer_norm_eps: float = 1e-5,
+        norm_first: bool = False,
+        bias: bool = True,
+        *,
+        fused: bool = False,
     ) -> None:
         super().__init__()
         self.norm_first = norm_first
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
-        if cross_attention:
+        if self.cross_attention:
             self.cross_attn = MultiHeadAttention(d_model, nhead, dropout, bias, fused=fused)
         self.feed_forward = PositionwiseFeedForward(
             d_model, dim_feedforward, dropout, activation, bias
         )
-        for i in range(1, 3 + cross_attention):  # norm1, dropout1, ... as in torch.nn's layers
+        for i in range(1, 3 + self.cross_attention):  # norm1, dropout1, ... as in torch.nn's layers
             setattr(self, f"norm{i}", nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
             setattr(self, f"dropout{i}", nn.Dropout(dropout))
 
@@ -124,23 +126,7 @@ class EncoderLayer(_Sublayers):
     `04_transformer`.
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float = 0.1,
-        activation: Literal["relu", "gelu"] = "relu",
-        layer_norm_eps: float = 1e-5,
-        norm_first: bool = False,
-        bias: bool = True,
-        *,
-        fused: bool = False,
-    ) -> None:
-        super().__init__(
-            False, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-            norm_first, bias, fused,
-        )  # fmt: skip
+    cross_attention = False
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         x = self._residual(x, lambda y: self.self_attn(y, y, y, mask)[0], self.norm1, self.dropout1)
@@ -156,23 +142,7 @@ class DecoderLayer(_Sublayers):
     `04_transformer`.
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float = 0.1,
-        activation: Literal["relu", "gelu"] = "relu",
-        layer_norm_eps: float = 1e-5,
-        norm_first: bool = False,
-        bias: bool = True,
-        *,
-        fused: bool = False,
-    ) -> None:
-        super().__init__(
-            True, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-            norm_first, bias, fused,
-        )  # fmt: skip
+    cross_attention = True
 
     def forward(
         self,
