@@ -33,16 +33,28 @@ SIZES = [(32, 32, 256, 8, 3, 1024), (16, 64, 512, 8, 3, 2048)]
 class TorchSeq2Seq(nn.Module):
     """The reference: Seq2SeqTransformer's embeddings and projection around torch.nn.Transformer."""
 
-    def __init__(self, d_model, nhead, layers, dim_feedforward):
+    def __init__(
+        self,
+        d_model,
+        nhead,
+        layers,
+        dim_feedforward,
+        *,
+        vocab=(VOCAB, VOCAB),
+        dropout=0.0,
+        tie_weights=False,
+    ):
         super().__init__()
         self.d_model = d_model
-        self.src_embedding = nn.Embedding(VOCAB, d_model, padding_idx=PAD)
-        self.tgt_embedding = nn.Embedding(VOCAB, d_model, padding_idx=PAD)
-        self.position = SinusoidalPositionalEncoding(d_model, 512, dropout=0.0)
+        self.src_embedding = nn.Embedding(vocab[0], d_model, padding_idx=PAD)
+        self.tgt_embedding = nn.Embedding(vocab[1], d_model, padding_idx=PAD)
+        self.position = SinusoidalPositionalEncoding(d_model, 512, dropout=dropout)
         self.transformer = nn.Transformer(
-            d_model, nhead, layers, layers, dim_feedforward, dropout=0.0, batch_first=True
+            d_model, nhead, layers, layers, dim_feedforward, dropout=dropout, batch_first=True
         )
-        self.generator = nn.Linear(d_model, VOCAB)
+        self.generator = nn.Linear(d_model, vocab[1])
+        if tie_weights:
+            self.generator.weight = self.tgt_embedding.weight
 
     def forward(self, src, tgt):
         scale = math.sqrt(self.d_model)

@@ -352,6 +352,13 @@ class Seq2SeqTransformer(nn.Module):
             fused=fused,
         )
         self.generator = nn.Linear(d_model, tgt_vocab_size)
+        # Embeddings start at std D^-0.5, so that after the · √D scaling token vectors have unit
+        # size, like the positions added to them (as fairseq does); with tied weights this also
+        # keeps the first logits small. (nn.Embedding's default std 1 would make them √D too big.)
+        for embedding in (self.src_embedding, self.tgt_embedding):
+            nn.init.normal_(embedding.weight, std=d_model**-0.5)
+            if pad_id is not None:
+                nn.init.zeros_(embedding.weight[pad_id])
         if tie_weights:
             self.generator.weight = self.tgt_embedding.weight
 
