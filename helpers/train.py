@@ -232,8 +232,8 @@ def train(
 ) -> TrainResult:
     """Train (or resume) a run in ``out_dir``: the model, its tokenizers, losses and metrics.
 
-    Files: ``out_dir/last.pt`` (everything needed to resume), ``out_dir/log.jsonl`` (one line
-    per evaluation). Under torchrun only rank 0 writes; every rank computes the same updates.
+    Files: ``out_dir/last.pt`` (everything needed to resume), ``out_dir/best.pt`` (the weights
+    with the best validation BLEU so far), ``out_dir/log.jsonl`` (one line per evaluation). Under torchrun only rank 0 writes; every rank computes the same updates.
     """
     out_dir = Path(out_dir)
     rank, world, local_rank = _distributed()
@@ -306,20 +306,35 @@ def train(
     if config.compile:
         say(message)
 
+    best = {"valid_bleu": checkpoint["extra"]["best_bleu"] if checkpoint else -1.0}
+
     def save(metrics: dict | None = None) -> None:
-        if main_process:
-            save_checkpoint(
-                last,
-                model=core,
-                optimizer=optimizer,
-                scheduler=scheduler,
-                scaler=precision.scaler,
-                step=step,
-                config=dataclasses.asdict(config),
-                tokenizers={k: t.to_state() for k, t in tokenizers.items()},
-                metrics=metrics,
-                extra={"epoch": epoch, "batch": batch_in_epoch, "elapsed": elapsed},
-            )
+        """last.pt (everything, to resume); best.pt (weights only) when validation BLEU improves."""
+        if not main_process:
+            return
+        common = {
+            "step": step,
+            "config": dataclasses.asdict(config),
+            "tokenizers": {k: t.to_state() for k, t in tokenizers.items()},
+            "metrics": metrics,
+        }
+        if metrics and metrics["valid_bleu"] > best["valid_bleu"]:
+            best["valid_bleu"] = metrics["valid_bleu"]
+            save_checkpoint(out_dir / "best.pt", model=core, **common)
+        save_checkpoint(
+            last,
+            model=core,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            scaler=precision.scaler,
+            extra={
+                "epoch": epoch,
+                "batch": batch_in_epoch,
+                "elapsed": elapsed,
+                "best_bleu": best["valid_bleu"],
+            },
+            **common,
+        )
 
     valid_pairs, _ = encode_pairs(valid_examples, src_tok, tgt_tok, max_len=config.max_len)
 
@@ -371,13 +386,12 @@ def train(
             losses.append(loss_value)
             window_tokens += tokens
             elapsed = time.perf_counter() - started
-            if step % 20 == 0 or step == config.max_steps:
+            if step % 50 == 0 or step == config.max_steps:
                 rate = window_tokens / max(time.perf_counter() - window_start, 1e-9)
-                bar.set_postfix(
-                    loss=f"{loss_value:.3f}",
-                    lr=f"{scheduler.get_last_lr()[0]:.2e}",
-                    tok_s=f"{rate:,.0f}",
-                )
+                lr = scheduler.get_last_lr()[0]
+                bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:,.0f}")
+                if not progress and step % 500 == 0:
+                    say(f"step {step}: loss {loss_value:.3f}, lr {lr:.2e}, {rate:,.0f} tokens/s")
                 window_tokens, window_start = 0, time.perf_counter()
             bar.update(1)
             out_of_time = config.max_minutes is not None and elapsed >= 60 * config.max_minutes
