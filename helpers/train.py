@@ -79,7 +79,7 @@ class TrainConfig:
     compile: bool = False
     max_tokens: int = 4096  # padded tokens per batch and process
     accumulate: int = 1  # batches per optimizer step
-    max_steps: int = 3000
+    max_steps: int = 1000
     max_minutes: float | None = None  # wall-time budget; stops cleanly and saves
     warmup_steps: int = 400
     lr_factor: float = 1.0
@@ -102,7 +102,8 @@ class TrainResult:
 
 
 PRESETS: dict[str, dict] = {
-    # A 2-core laptop CPU: about 1.3M parameters, a few minutes per 1,000 steps.
+    # A 2-core laptop CPU: 1.2M parameters on toy-en-de; 1,000 steps take about 7 minutes
+    # there and reach test BLEU 98.9 (data/checkpoints/README.md).
     "cpu": {},
     # One GPU: a wider, deeper model, bigger batches, bf16 and fused attention.
     "gpu": {
