@@ -37,6 +37,7 @@ benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.attention
 	$(BIN)/python -m benchmarks.multihead
 	$(BIN)/python -m benchmarks.transformer
+	$(BIN)/python -m benchmarks.training
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu//' > constraints.body

@@ -12,6 +12,7 @@ import pytest
 
 import benchmarks.attention
 import benchmarks.multihead
+import benchmarks.training
 import benchmarks.transformer
 
 RATIO = re.compile(r"\d+\.\d\dx")
@@ -39,3 +40,13 @@ def test_benchmark_prints_a_ratio_table(module, argv, sizes, monkeypatch, capsys
     assert out.startswith("device: cpu")
     rows = [line for line in out.splitlines() if RATIO.search(line)]
     assert len(rows) == 1 and len(RATIO.findall(rows[0])) >= 2, out
+
+
+def test_training_benchmark_prints_throughput_against_torch(monkeypatch, capsys):
+    argv = ["benchmark", "--preset", "tiny", "--batches", "2", "--repeats", "1", "--device", "cpu"]
+    monkeypatch.setattr(sys, "argv", argv)
+    benchmarks.training.main()
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if RATIO.search(line)]
+    assert [row.split()[0] for row in rows] == ["torch.nn.Transformer", "course,", "course,"], out
+    assert rows[0].endswith("1.00x")
