@@ -86,8 +86,12 @@ class MultiHeadAttention(nn.Module):
     returns ``(output, None)`` unless called with ``need_weights=True``, which takes the
     course's own path for that call. Both paths give the same output within float tolerance.
     (A query with no visible key gives a zero output on the course's path; PyTorch's fused
-    kernels may give NaN there on some devices and versions.) Derived in
-    `03_multi_head_attention`.
+    kernels may give NaN there on some devices and versions.)
+
+    ``head_mask`` (default None: no effect) is an optional (H,) tensor that scales each
+    head's output before the output projection, on both paths: 0 (or False) removes a head,
+    1 (or True) keeps it. `06_inspecting_attention` uses it to ablate heads; it is not saved
+    in the ``state_dict``. Derived in `03_multi_head_attention`.
     """
 
     def __init__(
@@ -113,6 +117,7 @@ class MultiHeadAttention(nn.Module):
         self.w_k = nn.Linear(d_model, d_model, bias=bias)
         self.w_v = nn.Linear(d_model, d_model, bias=bias)
         self.w_o = nn.Linear(d_model, d_model, bias=bias)
+        self.register_buffer("head_mask", None, persistent=False)
 
     def extra_repr(self) -> str:
         return (
@@ -136,6 +141,11 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(
                 "mask must be a boolean tensor (True = may attend) of shape (T, S), (B, 1, S), "
                 f"(B, T, S) or (B, H, T, S); got {mask.dtype} of shape {_shape(mask)}"
+            )
+        if self.head_mask is not None and self.head_mask.shape != (self.num_heads,):
+            raise ValueError(
+                f"head_mask must have shape (H,) with H = num_heads = {self.num_heads}; "
+                f"got {_shape(self.head_mask)}"
             )
 
     def forward(
@@ -161,6 +171,8 @@ class MultiHeadAttention(nn.Module):
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
             weights = None
+        if self.head_mask is not None:
+            out = out * self.head_mask.to(out)[:, None, None]  # (H, 1, 1): one factor per head
         return self.w_o(merge_heads(out)), weights  # (B, T, D), (B, H, T, S) or None
 
     @classmethod

@@ -191,3 +191,30 @@ def test_mask_from_torch_conventions():
     assert mask_from_torch(key_padding_mask=pad).tolist() == [[[[True, False]]]]
     with pytest.raises(ValueError, match="key_padding_mask must be a 2-D boolean tensor"):
         mask_from_torch(key_padding_mask=pad.float())
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_head_mask_zeroes_one_head_before_the_output_projection(fused):
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2, fused=fused).eval()
+    x = torch.randn(2, 3, 8)
+    reference, _ = mha(x, x, x)
+    mha.head_mask = torch.ones(2)
+    assert torch.allclose(mha(x, x, x)[0], reference, atol=1e-6)
+    mha.head_mask = torch.tensor([True, False])
+    ablated, _ = mha(x, x, x)
+    # By hand: the heads' outputs with head 1 set to 0, then the output projection.
+    q, k, v = (split_heads(w(x), 2) for w in (mha.w_q, mha.w_k, mha.w_v))
+    heads = torch.softmax(q @ k.transpose(-2, -1) / 2.0, dim=-1) @ v  # (B, H, T, Dh), Dh = 4
+    heads[:, 1] = 0.0
+    assert torch.allclose(ablated, mha.w_o(merge_heads(heads)), atol=1e-5)
+    assert not torch.allclose(ablated, reference, atol=1e-3)
+    assert "head_mask" not in mha.state_dict()
+
+
+def test_head_mask_of_the_wrong_shape_is_an_error():
+    mha = MultiHeadAttention(8, 2)
+    mha.head_mask = torch.ones(3)
+    x = torch.randn(1, 3, 8)
+    with pytest.raises(ValueError, match=r"head_mask must have shape \(H,\) .* = 2; got \(3\)"):
+        mha(x, x, x)

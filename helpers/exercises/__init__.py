@@ -11,6 +11,7 @@ from helpers.exercises.dot_products import (
     check_score_matrix,
     check_soft_lookup,
 )
+from helpers.exercises.inspection import check_alignment_error_rate, check_argmax_alignment
 from helpers.exercises.multi_head import (
     check_merge_heads,
     check_multi_head_attention,
@@ -21,15 +22,25 @@ from helpers.exercises.softmax_attention import (
     check_scaled_dot_product_attention,
     check_stable_softmax,
 )
+from helpers.exercises.training import (
+    check_greedy_decode,
+    check_inverse_sqrt_lr,
+    check_label_smoothed_loss,
+)
 from helpers.exercises.transformer import check_decoder_layer, check_sinusoidal_encoding
 
 __all__ = [
     "Case",
     "Checker",
     "Mistake",
+    "check_alignment_error_rate",
+    "check_argmax_alignment",
     "check_causal_mask",
     "check_cosine_similarity",
     "check_decoder_layer",
+    "check_greedy_decode",
+    "check_inverse_sqrt_lr",
+    "check_label_smoothed_loss",
     "check_merge_heads",
     "check_multi_head_attention",
     "check_scaled_dot_product_attention",
