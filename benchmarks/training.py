@@ -1,4 +1,4 @@
-"""Training throughput (target tokens/s) of a `helpers.train` preset vs torch.nn.Transformer.
+"""Training throughput (target tokens/s) of a `helpers.translation.loop` preset vs torch.nn.Transformer.
 
     python -m benchmarks.training                    (part of `make benchmark`; --preset cpu)
     python -m benchmarks.training --preset gpu --device cuda
@@ -21,8 +21,8 @@ import torch.nn.functional as F
 
 from benchmarks.timing import median_time, parse_and_pick_device
 from benchmarks.transformer import PAD, TorchSeq2Seq
-from helpers.train import PRESETS, build_model, config_from
 from helpers.training import MixedPrecision
+from helpers.translation.loop import PRESETS, build_model, config_from
 
 VOCAB = (1500, 2000)  # about the bundled corpus's word vocabularies (English, German)
 LENGTHS = (5, 24)  # target lengths drawn uniformly in this range, like the bundled corpus

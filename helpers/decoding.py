@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from helpers.tokenization import Tokenizer
+from helpers.translation.tokenization import Tokenizer
 
 __all__ = ["beam_search", "greedy_decode", "translate"]
 

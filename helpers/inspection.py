@@ -17,7 +17,7 @@ Three questions, each with its tools:
 
 ``inspect_sentence`` puts the first two together for one typed sentence (the notebook's
 widget). Shapes: B batch, L layers, H heads, S source length, T target length. A *link
-matrix* is a boolean (T, S) tensor over words (``helpers.tokenization.tokenize`` tokens,
+matrix* is a boolean (T, S) tensor over words (``helpers.translation.tokenization.tokenize`` tokens,
 punctuation included): ``links[j, i]`` is True when target word j is aligned with source
 word i. (Pharaoh pairs ``i-j``, as in ``Example.alignment``, list the same links as
 (source, target).)
@@ -36,12 +36,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers.batching import collate, encode_pairs
 from helpers.decoding import greedy_decode
 from helpers.multi_head_attention import MultiHeadAttention
 from helpers.plotting import attention_heatmap, to_numpy
-from helpers.tokenization import BOS, EOS, Tokenizer, tokenize
 from helpers.transformer import Seq2SeqTransformer, Transformer
+from helpers.translation.batching import collate, encode_pairs
+from helpers.translation.tokenization import BOS, EOS, Tokenizer, tokenize
 
 __all__ = [
     "PARTS",

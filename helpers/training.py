@@ -204,7 +204,7 @@ def maybe_compile(model: nn.Module, enabled: bool) -> tuple[nn.Module, str]:
     ``torch.compile`` is skipped on Windows and Apple's MPS, where its default backend is not
     dependably available, and whenever ``torch.compile`` itself raises (e.g. a Python version
     it does not support yet). The compiled module shares its parameters with ``model``; save
-    checkpoints from either (``helpers.checkpoint`` unwraps it). Derived in
+    checkpoints from either (``helpers.translation.checkpoint`` unwraps it). Derived in
     `05_training_translation`.
     """
     if not enabled:

@@ -1,4 +1,4 @@
-"""helpers.batching: id pairs, token-budget batches (also across replicas) and padded batches."""
+"""helpers.translation.batching: id pairs, token-budget batches (also across replicas) and padded batches."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import NamedTuple
 import pytest
 import torch
 
-from helpers.batching import (
+from helpers.translation.batching import (
     TokenBatchSampler,
     TranslationBatch,
     TranslationDataset,
@@ -19,7 +19,7 @@ from helpers.batching import (
     padding_waste,
     random_batches,
 )
-from helpers.tokenization import WordVocab
+from helpers.translation.tokenization import WordVocab
 
 MAX_TOKENS = 400
 

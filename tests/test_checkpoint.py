@@ -1,4 +1,4 @@
-"""helpers.checkpoint: a resumed run equals an uninterrupted one bit for bit; saves are atomic;
+"""helpers.translation.checkpoint: a resumed run equals an uninterrupted one bit for bit; saves are atomic;
 loading is weights_only and rejects corrupt files; a NaN stops training before any save."""
 
 # The global generators are what a checkpoint must save, so these tests use NumPy's legacy one.
@@ -12,13 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import checkpoint as checkpoint_module
-from helpers.checkpoint import (
-    average_checkpoints,
-    load_checkpoint,
-    restore_training,
-    save_checkpoint,
-)
+from helpers.translation import checkpoint as checkpoint_module
 from helpers.training import (
     MixedPrecision,
     NonFiniteLossError,
@@ -27,6 +21,12 @@ from helpers.training import (
     label_smoothed_cross_entropy,
 )
 from helpers.transformer import Seq2SeqTransformer
+from helpers.translation.checkpoint import (
+    average_checkpoints,
+    load_checkpoint,
+    restore_training,
+    save_checkpoint,
+)
 
 CONFIG = {"d_model": 16, "nhead": 2, "dropout": 0.2, "warmup_steps": 3, "vocab": 12}
 TOKENIZERS = {"src": {"kind": "word", "pieces": ["<pad>", "<bos>"], "model": b"\x00\x01"}}

@@ -1,4 +1,4 @@
-"""helpers.data: Multi30k (a local server with small fake files, and the real files when the
+"""helpers.translation.data: Multi30k (a local server with small fake files, and the real files when the
 shared copy is there), bring-your-own TSV, the bundled toy-en-de reader, and load_dataset."""
 
 import functools
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import helpers.data as data
-from helpers.data import (
+import helpers.translation.data as data
+from helpers.translation.data import (
     Example,
     cache_dir,
     load_dataset,
@@ -19,8 +19,8 @@ from helpers.data import (
     load_parallel_tsv,
     load_toy_en_de,
 )
-from helpers.download import DownloadError
-from helpers.tokenization import tokenize
+from helpers.translation.download import DownloadError
+from helpers.translation.tokenization import tokenize
 
 SHARED_MULTI30K = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
 
@@ -34,7 +34,7 @@ FAKE = {
 @pytest.fixture
 def fake_multi30k(tmp_path, monkeypatch):
     """Small Multi30k-shaped .gz files served from 127.0.0.1, with their checksums and line
-    counts patched into helpers.data; yields (base_url, directory served, requests made)."""
+    counts patched into helpers.translation.data; yields (base_url, directory served, requests made)."""
     served = tmp_path / "served"
     served.mkdir()
     for stem, (german, english) in FAKE.items():

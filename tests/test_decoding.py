@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from helpers.decoding import beam_search, greedy_decode, translate
-from helpers.tokenization import detokenize, tokenize
 from helpers.training import label_smoothed_cross_entropy
 from helpers.transformer import Seq2SeqTransformer
+from helpers.translation.tokenization import detokenize, tokenize
 
 PAD, BOS, EOS, UNK, A, B, C = range(7)
 IDS = {"bos_id": BOS, "eos_id": EOS, "pad_id": PAD}

@@ -1,4 +1,4 @@
-"""helpers.download against a scripted HTTP server on 127.0.0.1."""
+"""helpers.translation.download against a scripted HTTP server on 127.0.0.1."""
 
 import gzip
 import hashlib
@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from helpers.download import DownloadError, download, file_sha256
+from helpers.translation.download import DownloadError, download, file_sha256
 
 BODY = gzip.compress("Ein Hund läuft.\nZwei Kinder spielen.\n".encode(), mtime=0)
 SHA = hashlib.sha256(BODY).hexdigest()

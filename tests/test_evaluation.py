@@ -1,4 +1,4 @@
-"""helpers.evaluation: corpus BLEU and chrF agree with sacrebleu, with signatures; evaluation of a
+"""helpers.translation.evaluation: corpus BLEU and chrF agree with sacrebleu, with signatures; evaluation of a
 model end to end."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.evaluation import Scores, corpus_scores, evaluate_translation
-from helpers.tokenization import detokenize, tokenize
+from helpers.translation.evaluation import Scores, corpus_scores, evaluate_translation
+from helpers.translation.tokenization import detokenize, tokenize
 
 HYPOTHESES = ["The cat sat on the mat.", "A dog runs in the park!", "Two men are talking."]
 REFERENCES = ["The cat is sitting on the mat.", "A dog is running in a park!", "Two men talk."]

@@ -9,7 +9,6 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from helpers.data import Example
 from helpers.inspection import (
     ablated_heads,
     alignment_counts,
@@ -29,8 +28,9 @@ from helpers.inspection import (
     recording_attention,
     threshold_alignment,
 )
-from helpers.tokenization import WordVocab, tokenize
 from helpers.transformer import Seq2SeqTransformer
+from helpers.translation.data import Example
+from helpers.translation.tokenization import WordVocab, tokenize
 
 EXAMPLES = [
     Example("The dog sleeps.", "Der Hund schläft.", ((0, 0), (1, 1), (2, 2), (3, 3))),

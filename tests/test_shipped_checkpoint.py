@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.data import load_dataset
-from helpers.evaluate import load_translator
-from helpers.evaluation import evaluate_translation
-from helpers.train import TrainConfig, config_from
+from helpers.translation.data import load_dataset
+from helpers.translation.evaluate import load_translator
+from helpers.translation.evaluation import evaluate_translation
+from helpers.translation.loop import TrainConfig, config_from
 
 CHECKPOINT = Path(__file__).resolve().parents[1] / "data" / "checkpoints" / "toy-en-de.pt"
 

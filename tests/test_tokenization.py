@@ -1,4 +1,4 @@
-"""helpers.tokenization: word and subword tokenizers share one interface and round-trip text."""
+"""helpers.translation.tokenization: word and subword tokenizers share one interface and round-trip text."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import itertools
 import pytest
 import torch
 
-from helpers.tokenization import (
+from helpers.translation.tokenization import (
     SPECIAL_TOKENS,
     SubwordTokenizer,
     Tokenizer,

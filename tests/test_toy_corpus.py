@@ -1,4 +1,4 @@
-"""Tests for helpers.toy_corpus: hand-checked sentence pairs and the committed corpus files."""
+"""Tests for tools.toy_corpus: hand-checked sentence pairs and the committed corpus files."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.tokenization import tokenize
-from helpers.toy_corpus import (
+from helpers.translation.tokenization import tokenize
+from tools.toy_corpus import (
     DEFAULT_SEED,
     PHENOMENA,
     SPLITS,
@@ -33,8 +33,8 @@ from helpers.toy_corpus import (
     sample_sentence,
     write_corpus,
 )
-from helpers.toy_corpus.corpus import _nouns
-from helpers.toy_corpus.lexicon import NOUNS, PREPOSITIONS, VERBS
+from tools.toy_corpus.corpus import _nouns
+from tools.toy_corpus.lexicon import NOUNS, PREPOSITIONS, VERBS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "toy-en-de"
 N, P, PP = NounPhrase, Pronoun, PrepositionalPhrase
@@ -359,7 +359,7 @@ def test_german_is_a_function_of_english(corpus):
 
 def test_sampling_does_not_depend_on_hash_seed():
     code = (
-        "import random, json; from helpers.toy_corpus import realise, sample_sentence; "
+        "import random, json; from tools.toy_corpus import realise, sample_sentence; "
         "rng = random.Random(7); "
         "print(json.dumps([realise(sample_sentence(rng)).to_line() for _ in range(300)]))"
     )

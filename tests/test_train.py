@@ -1,4 +1,4 @@
-"""helpers.train: configuration, the command line, exact resume, the NaN stop, and DDP."""
+"""helpers.translation.loop: configuration, the command line, exact resume, the NaN stop, and DDP."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import helpers.train
-from helpers.train import TrainConfig, config_from, main
+import helpers.translation.loop
 from helpers.training import NonFiniteLossError
+from helpers.translation.loop import TrainConfig, config_from, main
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = "the a man woman dog cat sees has seen park in big small old new red".split()
@@ -80,9 +80,11 @@ def test_resume_refuses_a_changed_model(corpus, tmp_path):
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(corpus, tmp_path, monkeypatch):
     _run(corpus, tmp_path, "--max-steps", "2", "--eval-every", "2")
     before = (tmp_path / "last.pt").read_bytes()
-    loss = helpers.train.label_smoothed_cross_entropy
+    loss = helpers.translation.loop.label_smoothed_cross_entropy
     monkeypatch.setattr(
-        helpers.train, "label_smoothed_cross_entropy", lambda *a, **k: loss(*a, **k) * math.nan
+        helpers.translation.loop,
+        "label_smoothed_cross_entropy",
+        lambda *a, **k: loss(*a, **k) * math.nan,
     )
     with pytest.raises(NonFiniteLossError, match="step 3"):
         _run(corpus, tmp_path, "--resume", "--max-steps", "5", "--eval-every", "1")

@@ -6,23 +6,26 @@ hint (see :mod:`helpers.exercises.checking`).
 """
 
 from helpers.exercises.checking import Case, Checker, Mistake
-from helpers.exercises.dot_products import (
+from helpers.exercises.dot_products_qkv import (
     check_cosine_similarity,
     check_score_matrix,
     check_soft_lookup,
 )
-from helpers.exercises.inspection import check_alignment_error_rate, check_argmax_alignment
-from helpers.exercises.multi_head import (
+from helpers.exercises.inspecting_attention import (
+    check_alignment_error_rate,
+    check_argmax_alignment,
+)
+from helpers.exercises.multi_head_attention import (
     check_merge_heads,
     check_multi_head_attention,
     check_split_heads,
 )
-from helpers.exercises.softmax_attention import (
+from helpers.exercises.softmax_and_attention import (
     check_causal_mask,
     check_scaled_dot_product_attention,
     check_stable_softmax,
 )
-from helpers.exercises.training import (
+from helpers.exercises.training_translation import (
     check_greedy_decode,
     check_inverse_sqrt_lr,
     check_label_smoothed_loss,

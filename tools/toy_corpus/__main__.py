@@ -1,4 +1,4 @@
-"""``python -m helpers.toy_corpus --out data/toy-en-de`` writes the corpus;
+"""``python -m tools.toy_corpus --out data/toy-en-de`` writes the corpus;
 ``--stats DIR`` prints the statistics of the files in DIR. See `05_training_translation`."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from helpers.toy_corpus.corpus import (
+from tools.toy_corpus.corpus import (
     DEFAULT_SEED,
     SPLITS,
     corpus_statistics,
@@ -18,7 +18,7 @@ from helpers.toy_corpus.corpus import (
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m helpers.toy_corpus", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.toy_corpus", description=__doc__)
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--out", type=Path, help="directory to write the corpus into")
     action.add_argument("--stats", type=Path, help="directory whose corpus files to describe")

@@ -19,7 +19,7 @@ from typing import NamedTuple, Protocol
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from helpers.tokenization import Tokenizer
+from helpers.translation.tokenization import Tokenizer
 
 __all__ = [
     "TokenBatchSampler",

@@ -1,8 +1,8 @@
 """Train a translation Transformer from the command line; the loop of `05_training_translation`.
 
-    python -m helpers.train --dataset toy-en-de --preset cpu --out runs/toy
-    python -m helpers.train --out runs/toy --resume               # carry on where it stopped
-    torchrun --nproc_per_node=2 -m helpers.train --preset cpu --out runs/ddp   # data-parallel
+    python -m helpers.translation.loop --dataset toy-en-de --preset cpu --out runs/toy
+    python -m helpers.translation.loop --out runs/toy --resume               # carry on where it stopped
+    torchrun --nproc_per_node=2 -m helpers.translation.loop --preset cpu --out runs/ddp   # data-parallel
 
 Notebook 05 writes the same loop out cell by cell; this module is its long-running form, with
 what a run needs beyond a notebook: presets, periodic validation, atomic checkpoints, exact
@@ -27,12 +27,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from helpers.batching import TokenBatchSampler, TranslationDataset, collate, encode_pairs
-from helpers.checkpoint import load_checkpoint, restore_training, save_checkpoint
-from helpers.data import load_dataset
 from helpers.device import pick_device
-from helpers.evaluation import evaluate_translation
-from helpers.tokenization import SubwordTokenizer, WordVocab, tokenizer_from_state
 from helpers.training import (
     MixedPrecision,
     check_finite,
@@ -41,6 +36,16 @@ from helpers.training import (
     maybe_compile,
 )
 from helpers.transformer import Seq2SeqTransformer
+from helpers.translation.batching import (
+    TokenBatchSampler,
+    TranslationDataset,
+    collate,
+    encode_pairs,
+)
+from helpers.translation.checkpoint import load_checkpoint, restore_training, save_checkpoint
+from helpers.translation.data import load_dataset
+from helpers.translation.evaluation import evaluate_translation
+from helpers.translation.tokenization import SubwordTokenizer, WordVocab, tokenizer_from_state
 
 __all__ = [
     "PRESETS",
@@ -484,7 +489,7 @@ def _optimizer_step(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.train", description=__doc__.splitlines()[0]
+        prog="python -m helpers.translation.loop", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--out", required=True, help="run directory (checkpoint and log)")
     parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.exercises.dot_products import (
+from helpers.exercises.dot_products_qkv import (
     check_cosine_similarity,
     check_score_matrix,
     check_soft_lookup,

@@ -189,7 +189,7 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> di
     if missing:
         raise ValueError(
             f"{path} is not a valid course checkpoint: missing keys {missing} "
-            "(write checkpoints with helpers.checkpoint.save_checkpoint)"
+            "(write checkpoints with helpers.translation.checkpoint.save_checkpoint)"
         )
     return checkpoint
 

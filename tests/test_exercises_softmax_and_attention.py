@@ -9,7 +9,7 @@ import warnings
 import pytest
 import torch
 
-from helpers.exercises.softmax_attention import (
+from helpers.exercises.softmax_and_attention import (
     check_causal_mask,
     check_scaled_dot_product_attention,
     check_stable_softmax,

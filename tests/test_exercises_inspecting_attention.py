@@ -8,7 +8,10 @@ import random
 import pytest
 import torch
 
-from helpers.exercises.inspection import check_alignment_error_rate, check_argmax_alignment
+from helpers.exercises.inspecting_attention import (
+    check_alignment_error_rate,
+    check_argmax_alignment,
+)
 from helpers.inspection import (
     alignment_counts,
     alignment_links,

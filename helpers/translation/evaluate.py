@@ -1,7 +1,7 @@
 """Evaluate a trained translator: BLEU and chrF on a split; from `05_training_translation`.
 
-    python -m helpers.evaluate --checkpoint runs/toy/last.pt --split test --beam 4
-    python -m helpers.evaluate --checkpoint runs/toy/last.pt --split test --beam 4 \\
+    python -m helpers.translation.evaluate --checkpoint runs/toy/last.pt --split test --beam 4
+    python -m helpers.translation.evaluate --checkpoint runs/toy/last.pt --split test --beam 4 \\
         --export data/toy-en-de/model.pt      # also write a small model-only copy
 
 Scores are sacrebleu's corpus BLEU and chrF on detokenised output, printed with their
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import torch
 
-from helpers.checkpoint import load_checkpoint, save_checkpoint
-from helpers.data import load_dataset
 from helpers.device import pick_device
-from helpers.evaluation import Scores, evaluate_translation
-from helpers.tokenization import Tokenizer, tokenizer_from_state
-from helpers.train import TrainConfig, build_model
 from helpers.transformer import Seq2SeqTransformer
+from helpers.translation.checkpoint import load_checkpoint, save_checkpoint
+from helpers.translation.data import load_dataset
+from helpers.translation.evaluation import Scores, evaluate_translation
+from helpers.translation.loop import TrainConfig, build_model
+from helpers.translation.tokenization import Tokenizer, tokenizer_from_state
 
 __all__ = ["evaluate_checkpoint", "load_translator", "main"]
 
@@ -64,9 +64,11 @@ def evaluate_checkpoint(
 
 def main(argv: list[str] | None = None) -> Scores:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.evaluate", description=__doc__.splitlines()[0]
+        prog="python -m helpers.translation.evaluate", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--checkpoint", required=True, help="a file written by helpers.train")
+    parser.add_argument(
+        "--checkpoint", required=True, help="a file written by helpers.translation.loop"
+    )
     parser.add_argument("--split", default="test")
     parser.add_argument("--dataset", default=None, help="default: the one it was trained on")
     parser.add_argument("--beam", type=int, default=4, help="beam size (1 = greedy)")

@@ -4,9 +4,9 @@ A grammar (``grammar``) and a lexicon (``lexicon``) write both languages of a se
 once, so the German is a deterministic function of the English and every word knows which
 words of the other side express the same thing. ``corpus`` samples sentence structures and
 writes the bundled files in ``data/toy-en-de/``; rebuild them with
-``python -m helpers.toy_corpus --out data/toy-en-de``. Derived in `05_training_translation`.
+``python -m tools.toy_corpus --out data/toy-en-de``. Derived in `05_training_translation`.
 
->>> from helpers.toy_corpus import Clause, NounPhrase, PrepositionalPhrase, Sentence, realise
+>>> from tools.toy_corpus import Clause, NounPhrase, PrepositionalPhrase, Sentence, realise
 >>> pair = realise(Sentence((Clause(NounPhrase("man"), "see", NounPhrase("dog"),
 ...     prepositional_phrases=(PrepositionalPhrase("in", NounPhrase("park")),),
 ...     tense="perfect"),)))
@@ -14,7 +14,7 @@ writes the bundled files in ``data/toy-en-de/``; rebuild them with
 'Der Mann hat den Hund im Park gesehen.'
 """
 
-from helpers.toy_corpus.corpus import (
+from tools.toy_corpus.corpus import (
     DEFAULT_SEED,
     SPLITS,
     corpus_statistics,
@@ -24,7 +24,7 @@ from helpers.toy_corpus.corpus import (
     sample_sentence,
     write_corpus,
 )
-from helpers.toy_corpus.grammar import (
+from tools.toy_corpus.grammar import (
     PHENOMENA,
     TENSES,
     Adverbial,

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from helpers.decoding import greedy_decode
-from helpers.exercises.training import (
+from helpers.exercises.training_translation import (
     check_greedy_decode,
     check_inverse_sqrt_lr,
     check_label_smoothed_loss,

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from helpers.exercises.checking import Checker
-from helpers.exercises.multi_head import (
+from helpers.exercises.multi_head_attention import (
     check_merge_heads,
     check_multi_head_attention,
     check_split_heads,

@@ -16,7 +16,7 @@ from sacrebleu.metrics import BLEU, CHRF
 from torch import nn
 
 from helpers.decoding import translate
-from helpers.tokenization import Tokenizer
+from helpers.translation.tokenization import Tokenizer
 
 __all__ = ["Scores", "corpus_scores", "evaluate_translation"]
 

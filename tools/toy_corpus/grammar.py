@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpers.tokenization import detokenize
-from helpers.toy_corpus.lexicon import (
+from helpers.translation.phenomena import PHENOMENA
+from helpers.translation.tokenization import detokenize
+from tools.toy_corpus.lexicon import (
     ADJECTIVES,
     CONJUNCTIONS,
     DETERMINERS,
@@ -53,23 +54,6 @@ __all__ = [
 
 TENSES = ("present", "perfect", "will", "can")
 
-PHENOMENA = {
-    "adjective": "an attributive adjective, declined by case, gender, number and determiner",
-    "contraction": "preposition + article contracted: im, am, ins, zum, zur, beim, vom",
-    "coordination": "coordinated noun phrases (plural verb) or coordinated clauses (und, aber)",
-    "dative_object": "a dative object: dative verbs (helfen, folgen ...) or a recipient",
-    "modal": "will/can + infinitive: wird/kann ... sehen, infinitive at the end",
-    "negation_kein": "negated indefinite: not ... a / no -> kein",
-    "negation_nicht": "negation with nicht after the objects, before participle or infinitive",
-    "numeral": "a numeral (two ... ten) with a plural noun and strong adjective endings",
-    "perfect": "present perfect: hat/ist ... gesehen, participle at the end",
-    "plural": "a plural noun phrase",
-    "pp_accusative": "a prepositional phrase in the accusative (into, onto, through, for ...)",
-    "pp_dative": "a prepositional phrase in the dative (in, on, with, to, from ...)",
-    "pronoun": "a personal pronoun (ich, er, sie, es, wir, sie; mich, ihm, ihnen ...)",
-    "question": "a yes/no question: verb first, do-support in English",
-    "subordinate": "a subordinate clause (dass, weil, wenn) with the verb last",
-}
 
 _DEFINITE = {
     "nom": {"m": "der", "f": "die", "n": "das", "pl": "die"},
@@ -115,7 +99,7 @@ class Pair:
     """One line of the corpus: English source, German target, alignment and phenomena.
 
     ``alignment`` holds sorted (source index, target index) links over the
-    ``helpers.tokenization.tokenize`` tokens of ``src`` and ``tgt``.
+    ``helpers.translation.tokenization.tokenize`` tokens of ``src`` and ``tgt``.
     """
 
     src: str

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from helpers.download import download
-from helpers.tokenization import tokenize
+from helpers.translation.download import download
+from helpers.translation.tokenization import tokenize
 
 __all__ = [
     "DATASETS",
@@ -56,7 +56,7 @@ _MULTI30K_STEMS = {"train": "train", "valid": "val", "test": "test_2016_flickr"}
 _MULTI30K_ALIASES = {"val": "valid", "validation": "valid", "test2016": "test"}
 _MULTI30K_LANGUAGES = ("de", "en")
 
-TOY_EN_DE_DIR = Path(__file__).resolve().parent.parent / "data" / "toy-en-de"
+TOY_EN_DE_DIR = Path(__file__).resolve().parents[2] / "data" / "toy-en-de"
 _TOY_SPLITS = ("train", "valid", "test", "test-long")
 _TOY_ALIASES = {"val": "valid", "validation": "valid"}
 _TOY_COLUMNS = ("english", "german", "alignment", "phenomena")
