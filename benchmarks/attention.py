@@ -113,7 +113,7 @@ def main() -> None:
     args.dtype = getattr(torch, args.dtype_name)
     print(
         f"{args.dtype_name}, B={args.batch} H={args.heads} Dh={args.head_dim}, "
-        f"forward+backward, median of {args.repeats}"
+        f"forward+backward, median over about {args.repeats} calls"
     )
     header = (
         f"{'T=S':>5} {'helpers ms':>10} {'torch ms':>9} {'math ms':>8} {'vs torch':>8} "

@@ -15,6 +15,6 @@ $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cu
 $PY -m benchmarks.training --preset gpu --device cuda --repeats 20
 $PY -m benchmarks.attention --device cuda --sizes 512 1024 2048 4096
 $PY -m benchmarks.transformer --device cuda
-$PY -m helpers.translation.loop --dataset toy-en-de --preset gpu --max-minutes 2 --eval-every 1000 \
+$PY -m helpers.translation train --dataset toy-en-de --preset gpu --max-minutes 2 --eval-every 1000 \
     --out "$RUN/toy-en-de" --no-progress
-$PY -m helpers.translation.evaluate --checkpoint "$RUN/toy-en-de/last.pt" --split test --beam 4
+$PY -m helpers.translation evaluate --checkpoint "$RUN/toy-en-de/last.pt" --split test --beam 4

@@ -36,7 +36,7 @@ def step(module: nn.Module, x: torch.Tensor, need_weights: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args, device = parse_and_pick_device(parser, repeats=7)
-    print(f"float32 self-attention, forward+backward, median of {args.repeats}")
+    print(f"float32 self-attention, forward+backward, median over about {args.repeats} calls")
     header = (
         f"{'B':>3} {'T':>4} {'D':>4} {'H':>2} | {'scratch ms':>10} {'torch ms':>8} {'ratio':>6} "
         f"| {'fused ms':>8} {'torch ms':>8} {'ratio':>6}"

@@ -1,10 +1,11 @@
-"""Training throughput (target tokens/s) of a `helpers.translation.loop` preset vs torch.nn.Transformer.
+"""Training throughput (target tokens/s) of a training preset vs torch.nn.Transformer.
 
     python -m benchmarks.training                    (part of `make benchmark`; --preset cpu)
     python -m benchmarks.training --preset gpu --device cuda
 
-One training step (forward, label-smoothed loss, backward, clipping, Adam) of the preset's
-model on token-budget batches with translation-like lengths, dropout as in the preset. Rows:
+One training step, ``helpers.translation.loop.train_step`` as the training loop runs it
+(forward, label-smoothed loss, backward, clipping, Adam), of the preset's model on
+token-budget batches with translation-like lengths, dropout as in the preset. Rows:
 the course's Seq2SeqTransformer with PyTorch's fused attention and with the course's own
 attention, and the same configuration built on ``torch.nn.Transformer`` (the reference). On a
 GPU each runs in float32 and under bf16 autocast. Printed: target tokens per second and the
@@ -17,19 +18,20 @@ from __future__ import annotations
 import argparse
 
 import torch
-import torch.nn.functional as F
 
 from benchmarks.timing import median_time, parse_and_pick_device
 from benchmarks.transformer import PAD, TorchSeq2Seq
-from helpers.training import MixedPrecision
-from helpers.translation.loop import PRESETS, build_model, config_from
+from helpers.translation.batching import TranslationBatch
+from helpers.translation.config import PRESETS, TrainConfig, build_model, config_from
+from helpers.translation.loop import train_step
+from helpers.translation.precision import MixedPrecision
 
 VOCAB = (1500, 2000)  # about the bundled corpus's word vocabularies (English, German)
 LENGTHS = (5, 24)  # target lengths drawn uniformly in this range, like the bundled corpus
 
 
-def token_batches(max_tokens: int, count: int, device: torch.device) -> list:
-    """``count`` (src, tgt) batches of B × L ≤ max_tokens padded tokens, lengths bucketed."""
+def token_batches(max_tokens: int, count: int, device: torch.device) -> list[TranslationBatch]:
+    """``count`` batches of B × L ≤ max_tokens padded tokens, lengths bucketed."""
     g = torch.Generator().manual_seed(0)
     batches = []
     for _ in range(count):
@@ -40,31 +42,31 @@ def token_batches(max_tokens: int, count: int, device: torch.device) -> list:
         tgt = torch.randint(4, VOCAB[1], (B, L + 1), generator=g)
         src[torch.arange(L) >= lengths[:, None]] = PAD
         tgt[torch.arange(L + 1) > lengths[:, None]] = PAD
-        batches.append((src.to(device), tgt.to(device)))
+        tgt_in, tgt_out = tgt[:, :-1], tgt[:, 1:]
+        batch = TranslationBatch(
+            src, tgt_in, tgt_out, src != PAD, tgt_in != PAD, int((tgt_out != PAD).sum())
+        )
+        batches.append(batch.to(device))
     return batches
 
 
-def make_step(model, batches, precision: MixedPrecision, smoothing: float):
+def make_step(model, batches, precision: MixedPrecision, config: TrainConfig):
+    """One call of ``train_step`` per call, cycling through ``batches``."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    position = {"i": 0}
+    steps = iter(range(1, 10**9))
 
     def step() -> None:
-        src, tgt = batches[position["i"] % len(batches)]
-        position["i"] += 1
-        with precision.autocast():
-            logits = model(src, tgt[:, :-1])
-            loss = F.cross_entropy(
-                logits.float().flatten(0, 1),
-                tgt[:, 1:].flatten(),
-                ignore_index=PAD,
-                label_smoothing=smoothing,
-            )
-        optimizer.zero_grad(set_to_none=True)
-        precision.scaler.scale(loss).backward()
-        precision.scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        precision.scaler.step(optimizer)
-        precision.scaler.update()
+        number = next(steps)
+        train_step(
+            model,
+            batches[number % len(batches)],
+            optimizer,
+            precision,
+            pad_id=PAD,
+            label_smoothing=config.label_smoothing,
+            clip_norm=config.clip_norm,
+            step=number,
+        )
 
     return step
 
@@ -76,7 +78,7 @@ def main() -> None:
     args, device = parse_and_pick_device(parser, repeats=10)
     config = config_from(args.preset)
     batches = token_batches(config.max_tokens, args.batches, device)
-    tokens = sum(int((tgt[:, 1:] != PAD).sum()) for _, tgt in batches) / len(batches)
+    tokens = sum(batch.num_tgt_tokens for batch in batches) / len(batches)
     print(
         f"preset {args.preset}: D={config.d_model}, {config.nhead} heads, "
         f"{config.num_encoder_layers}+{config.num_decoder_layers} layers, FFN "
@@ -105,7 +107,7 @@ def main() -> None:
             models[f"course, {attention} attention"] = build_model(run, *VOCAB, PAD)
         rate = {}
         for name, model in models.items():
-            step = make_step(model.to(device).train(), batches, precision, config.label_smoothing)
+            step = make_step(model.to(device).train(), batches, precision, config)
             rate[name] = tokens / median_time(step, device, args.repeats)
         reference = rate["torch.nn.Transformer"]
         for name, value in rate.items():

@@ -92,7 +92,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args, device = parse_and_pick_device(parser, repeats=7)
     print(
-        f"float32, dropout 0, training step (forward, loss, backward, Adam), median of {args.repeats}"
+        f"float32, dropout 0, training step (forward, loss, backward, Adam), "
+        f"median over about {args.repeats} calls"
     )
     header = (
         f"{'B':>3} {'L':>3} {'D':>4} {'H':>2} {'N':>2} | {'torch ms':>8} {'ours ms':>8} "

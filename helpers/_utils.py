@@ -14,11 +14,11 @@ __all__ = ["check_positive_int", "describe_shape", "evaluating"]
 
 
 def describe_shape(x: Any) -> str:
-    """'(2, 3, 4)' for a tensor, an array or a shape; nested for tuples of tensors."""
+    """'(2, 3, 4)' for a tensor, an array or a shape, as Python writes a tuple ('(3,)', '()');
+    nested for tuples of tensors."""
     if isinstance(x, tuple) and not all(isinstance(n, int) for n in x):
         return "(" + ", ".join(describe_shape(item) for item in x) + ")"
-    shape = getattr(x, "shape", x)
-    return "(" + ", ".join(str(n) for n in shape) + ")"
+    return str(tuple(int(n) for n in getattr(x, "shape", x)))
 
 
 def check_positive_int(name: str, value: Any) -> int:

@@ -16,6 +16,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from helpers._utils import check_positive_int, describe_shape
+
 __all__ = [
     "SelfAttention",
     "causal_mask",
@@ -31,7 +33,7 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     Subtracting the maximum before ``exp`` changes nothing mathematically
     (``exp(x - m) / sum(exp(x - m)) == exp(x) / sum(exp(x))``) but keeps ``exp`` from
     overflowing. Where every entry is ``-inf`` (a query whose keys are all masked) the
-    result is all zeros instead of ``0 / 0 = NaN``. Derived in `02_softmax_and_attention`.
+    result is all zeros instead of ``0 / 0 = NaN``.
     """
     if not torch.is_tensor(x):
         raise TypeError(f"softmax expects a torch.Tensor; got {type(x).__name__}")
@@ -49,12 +51,9 @@ def causal_mask(T: int, S: int | None = None, device: torch.device | str | None 
 
     With ``S`` different from ``T`` the triangle is aligned at the top-left corner, as in
     ``torch.nn.functional.scaled_dot_product_attention(..., is_causal=True)``.
-    Derived in `02_softmax_and_attention`.
     """
-    S = T if S is None else S
-    for name, n in (("T", T), ("S", S)):
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"causal_mask expects a positive integer {name}; got {n!r}")
+    T = check_positive_int("T", T)
+    S = T if S is None else check_positive_int("S", S)
     return torch.ones(T, S, dtype=torch.bool, device=device).tril()
 
 
@@ -63,11 +62,10 @@ def padding_mask(lengths: torch.Tensor, S: int | None = None) -> torch.Tensor:
 
     lengths: (B,) integers. The middle axis of size 1 broadcasts over the T queries of
     (B, T, S) scores; for scores with heads, (B, H, T, S), use ``mask.unsqueeze(1)``.
-    Derived in `02_softmax_and_attention`.
     """
     if not torch.is_tensor(lengths) or lengths.ndim != 1 or torch.is_floating_point(lengths):
         got = (
-            f"{lengths.dtype} tensor of shape {tuple(lengths.shape)}"
+            f"{lengths.dtype} tensor of shape {describe_shape(lengths)}"
             if torch.is_tensor(lengths)
             else type(lengths).__name__
         )
@@ -79,53 +77,53 @@ def padding_mask(lengths: torch.Tensor, S: int | None = None) -> torch.Tensor:
     return (positions < lengths[:, None])[:, None, :]
 
 
-def _describe(shape: torch.Size | tuple[int, ...]) -> str:
-    return "(" + ", ".join(str(n) for n in shape) + ")"
-
-
 def _check_attention_inputs(q, k, v, mask, dropout_p) -> None:
+    _check_qkv(q, k, v)
+    if mask is not None:
+        _check_mask(mask, q, k)
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout_p must be in [0, 1); got {dropout_p}")
+
+
+def _check_qkv(q, k, v) -> None:
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not torch.is_tensor(t):
             raise TypeError(f"{name} must be a torch.Tensor; got {type(t).__name__}")
         if t.ndim < 2:
-            raise ValueError(f"{name} must have shape (..., L, Dh); got {_describe(t.shape)}")
+            raise ValueError(f"{name} must have shape (..., L, Dh); got {describe_shape(t)}")
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(
             "q and k must share their last dimension Dh: q is (..., T, Dh) and k is "
-            f"(..., S, Dh); got q {_describe(q.shape)} and k {_describe(k.shape)}"
+            f"(..., S, Dh); got q {describe_shape(q)} and k {describe_shape(k)}"
         )
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(
             "k and v must have the same number of keys S: k is (..., S, Dh) and v is "
-            f"(..., S, Dv); got k {_describe(k.shape)} and v {_describe(v.shape)}"
+            f"(..., S, Dv); got k {describe_shape(k)} and v {describe_shape(v)}"
         )
     try:
         torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except RuntimeError:
         raise ValueError(
             "the leading (batch) dimensions of q, k and v must broadcast; got "
-            f"q {_describe(q.shape)}, k {_describe(k.shape)}, v {_describe(v.shape)}"
+            f"q {describe_shape(q)}, k {describe_shape(k)}, v {describe_shape(v)}"
         ) from None
-    if mask is not None:
-        if not torch.is_tensor(mask) or mask.dtype != torch.bool:
-            got = mask.dtype if torch.is_tensor(mask) else type(mask).__name__
-            raise ValueError(f"mask must be a boolean tensor (True = may attend); got {got}")
-        scores_shape = (
-            *torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]),
-            q.shape[-2],
-            k.shape[-2],
+
+
+def _check_mask(mask, q, k) -> None:
+    if not torch.is_tensor(mask) or mask.dtype != torch.bool:
+        got = mask.dtype if torch.is_tensor(mask) else type(mask).__name__
+        raise ValueError(f"mask must be a boolean tensor (True = may attend); got {got}")
+    scores_shape = (*torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
+    try:
+        fits = torch.broadcast_shapes(mask.shape, scores_shape) == torch.Size(scores_shape)
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"mask must broadcast to the scores' shape (..., T, S) = {describe_shape(scores_shape)}; "
+            f"got {describe_shape(mask)}"
         )
-        try:
-            fits = torch.broadcast_shapes(mask.shape, scores_shape) == torch.Size(scores_shape)
-        except RuntimeError:
-            fits = False
-        if not fits:
-            raise ValueError(
-                f"mask must broadcast to the scores' shape (..., T, S) = {_describe(scores_shape)}; "
-                f"got {_describe(mask.shape)}"
-            )
-    if not 0.0 <= dropout_p < 1.0:
-        raise ValueError(f"dropout_p must be in [0, 1); got {dropout_p}")
 
 
 def scaled_dot_product_attention(
@@ -153,7 +151,7 @@ def scaled_dot_product_attention(
     PyTorch differs by entry point: ``torch.softmax`` of an all ``-inf`` row and
     ``torch.nn.MultiheadAttention`` give NaN; ``torch.nn.functional.scaled_dot_product_attention``
     gives zeros in recent releases (2.5 and later) but NaN in older ones and in some fused
-    GPU kernels. Derived in `02_softmax_and_attention`.
+    GPU kernels.
     """
     _check_attention_inputs(q, k, v, mask, dropout_p)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
@@ -181,17 +179,14 @@ class SelfAttention(torch.nn.Module):
     x: (B, T, D) with D = ``d_model`` (any number of leading dimensions works: (..., T, D)).
     mask: boolean, broadcastable to (B, T, T), True = may attend.
     Returns the output (B, T, Dh) with Dh = ``d_head`` (default ``d_model``) and the
-    attention weights (B, T, T). Derived in `02_softmax_and_attention`.
+    attention weights (B, T, T).
     """
 
     def __init__(self, d_model: int, d_head: int | None = None, *, bias: bool = False) -> None:
         super().__init__()
         d_head = d_model if d_head is None else d_head
-        for name, n in (("d_model", d_model), ("d_head", d_head)):
-            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"{name} must be a positive integer; got {n!r}")
-        self.d_model = d_model
-        self.d_head = d_head
+        self.d_model = check_positive_int("d_model", d_model)
+        self.d_head = check_positive_int("d_head", d_head)
         self.w_q = torch.nn.Linear(d_model, d_head, bias=bias)
         self.w_k = torch.nn.Linear(d_model, d_head, bias=bias)
         self.w_v = torch.nn.Linear(d_model, d_head, bias=bias)
@@ -204,7 +199,7 @@ class SelfAttention(torch.nn.Module):
         if x.ndim < 2 or x.shape[-1] != self.d_model:
             raise ValueError(
                 f"x must have shape (B, T, D) with D = d_model = {self.d_model}; "
-                f"got {_describe(x.shape)}"
+                f"got {describe_shape(x)}"
             )
         q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)  # each (B, T, Dh)
         return scaled_dot_product_attention(q, k, v, mask)

@@ -5,9 +5,9 @@ most likely token at every step; ``beam_search`` keeps the ``beam_size`` most li
 prefixes and picks the best finished sentence under the GNMT length penalty. Both encode the
 source once and run whole batches; ``translate`` goes from texts to texts.
 
-The model needs ``encode(src (B, S) ids) -> memory (B, S, D)`` and
-``decode(tgt (B, T) ids, memory, src) -> logits (B, T, V)``, like
-``helpers.transformer.Seq2SeqTransformer``.
+The model needs ``encode(src (B, S) ids) -> memory (B, S, D)``, ``real_tokens(src) -> (B, S)``
+(True = a real source token) and ``decode(tgt (B, T) ids, memory, memory_real) -> logits
+(B, T, V)``, like ``helpers.transformer.Seq2SeqTransformer``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from helpers._utils import check_positive_int, describe_shape, evaluating
 from helpers.translation.tokenization import Tokenizer
 
 __all__ = ["beam_search", "greedy_decode", "translate"]
@@ -29,12 +30,11 @@ def _check_src(src: torch.Tensor, max_len: int | None) -> int:
     if src.ndim != 2 or src.dtype not in (torch.int64, torch.int32):
         raise ValueError(
             f"src must be a (B, S) tensor of integer token ids; got {src.dtype} of shape "
-            f"{tuple(src.shape)}"
+            f"{describe_shape(src)}"
         )
-    max_len = src.shape[1] + EXTRA_LENGTH if max_len is None else max_len
-    if max_len < 1:
-        raise ValueError(f"max_len must be at least 1; got {max_len}")
-    return max_len
+    return check_positive_int(
+        "max_len", src.shape[1] + EXTRA_LENGTH if max_len is None else max_len
+    )
 
 
 def _until_eos(row: list[int], eos_id: int) -> list[int]:
@@ -56,26 +56,20 @@ def greedy_decode(
     that has emitted eos is padded with ``pad_id`` from then on and ignored; decoding stops
     when every row has ended, or after ``max_len`` generated tokens (default S + 50, where a
     row is cut off without eos). The lists exclude bos and eos. Runs in eval mode under
-    ``torch.inference_mode()`` and puts the model back in the mode it was in. Derived in
-    `05_training_translation`.
+    ``torch.inference_mode()`` and puts the model back in the mode it was in.
     """
     max_len = _check_src(src, max_len)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            memory = model.encode(src)  # (B, S, D)
-            tgt = torch.full((src.shape[0], 1), bos_id, dtype=src.dtype, device=src.device)
-            finished = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)  # (B,)
-            for _ in range(max_len):
-                logits = model.decode(tgt, memory, src)[:, -1]  # (B, V): the last position
-                next_token = logits.argmax(dim=-1).masked_fill(finished, pad_id)  # (B,)
-                tgt = torch.cat([tgt, next_token[:, None]], dim=1)  # (B, t + 1)
-                finished |= next_token == eos_id
-                if finished.all():
-                    break
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        memory, memory_real = model.encode(src), model.real_tokens(src)  # (B, S, D), (B, S)
+        tgt = torch.full((src.shape[0], 1), bos_id, dtype=src.dtype, device=src.device)
+        finished = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)  # (B,)
+        for _ in range(max_len):
+            logits = model.decode(tgt, memory, memory_real)[:, -1]  # (B, V): the last position
+            next_token = logits.argmax(dim=-1).masked_fill(finished, pad_id)  # (B,)
+            tgt = torch.cat([tgt, next_token[:, None]], dim=1)  # (B, t + 1)
+            finished |= next_token == eos_id
+            if finished.all():
+                break
     return [_until_eos(row[1:], eos_id) for row in tgt.tolist()]
 
 
@@ -105,54 +99,50 @@ def beam_search(
     once K hypotheses have ended (as in fairseq); after ``max_len`` steps (default S + 50)
     the live beams count as hypotheses without eos. K = 1 is greedy decoding. The lists
     exclude bos and eos; ``pad_id`` is unused and kept for the same signature as
-    ``greedy_decode``. Derived in `05_training_translation`.
+    ``greedy_decode``.
     """
     max_len = _check_src(src, max_len)
-    if beam_size < 1:
-        raise ValueError(f"beam_size must be at least 1; got {beam_size}")
+    check_positive_int("beam_size", beam_size)
     B, K = src.shape[0], beam_size
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            memory = model.encode(src).repeat_interleave(K, dim=0)  # (B·K, S, D)
-            src_beams = src.repeat_interleave(K, dim=0)  # (B·K, S)
-            tokens = torch.full((B * K, 1), bos_id, dtype=src.dtype, device=src.device)
-            scores = torch.full((B, K), float("-inf"), device=src.device)  # log P per beam
-            scores[:, 0] = 0.0  # one live beam at the start, so the K beams differ
-            ended: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
-            for length in range(1, max_len + 1):
-                logits = model.decode(tokens, memory, src_beams)[:, -1]  # (B·K, V)
-                log_probs = logits.float().log_softmax(dim=-1)
-                V = log_probs.shape[-1]
-                candidates = (scores.view(B * K, 1) + log_probs).view(B, K * V)
-                top_scores, top = candidates.topk(min(2 * K, K * V), dim=-1)  # (B, 2K)
-                beam, token = top // V, top % V  # which beam each candidate extends, and how
-                is_eos = token == eos_id
-                for b, c in (is_eos[:, :K] & top_scores[:, :K].isfinite()).nonzero().tolist():
-                    if len(ended[b]) < K:
-                        hypothesis = tokens[b * K + int(beam[b, c]), 1:].tolist()
-                        score = float(top_scores[b, c]) / _length_penalty(length, length_penalty)
-                        ended[b].append((score, hypothesis))
-                if all(len(hypotheses) >= K for hypotheses in ended):
-                    break
-                # The K best candidates that do not end carry on (there are at least K of 2K,
-                # since each beam offers eos at most once).
-                keep = is_eos.to(torch.int8).sort(dim=-1, stable=True).indices[:, :K]  # (B, K)
-                scores = top_scores.gather(1, keep)
-                parents = torch.arange(B, device=src.device)[:, None] * K + beam.gather(1, keep)
-                next_token = token.gather(1, keep).view(B * K, 1).to(tokens.dtype)
-                tokens = torch.cat([tokens[parents.view(-1)], next_token], dim=1)
-            else:  # max_len reached: the live beams of unfinished sentences compete too
-                penalty = _length_penalty(max_len, length_penalty)
-                for b in range(B):
-                    if len(ended[b]) < K:
-                        ended[b] += [
-                            (scores[b, k].item() / penalty, tokens[b * K + k, 1:].tolist())
-                            for k in range(K)
-                        ]
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        memory = model.encode(src).repeat_interleave(K, dim=0)  # (B·K, S, D)
+        memory_real = model.real_tokens(src)  # (B, S) or None
+        if memory_real is not None:
+            memory_real = memory_real.repeat_interleave(K, dim=0)  # (B·K, S)
+        tokens = torch.full((B * K, 1), bos_id, dtype=src.dtype, device=src.device)
+        scores = torch.full((B, K), float("-inf"), device=src.device)  # log P per beam
+        scores[:, 0] = 0.0  # one live beam at the start, so the K beams differ
+        ended: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
+        for length in range(1, max_len + 1):
+            logits = model.decode(tokens, memory, memory_real)[:, -1]  # (B·K, V)
+            log_probs = logits.float().log_softmax(dim=-1)
+            V = log_probs.shape[-1]
+            candidates = (scores.view(B * K, 1) + log_probs).view(B, K * V)
+            top_scores, top = candidates.topk(min(2 * K, K * V), dim=-1)  # (B, 2K)
+            beam, token = top // V, top % V  # which beam each candidate extends, and how
+            is_eos = token == eos_id
+            for b, c in (is_eos[:, :K] & top_scores[:, :K].isfinite()).nonzero().tolist():
+                if len(ended[b]) < K:
+                    hypothesis = tokens[b * K + int(beam[b, c]), 1:].tolist()
+                    score = float(top_scores[b, c]) / _length_penalty(length, length_penalty)
+                    ended[b].append((score, hypothesis))
+            if all(len(hypotheses) >= K for hypotheses in ended):
+                break
+            # The K best candidates that do not end carry on (there are at least K of 2K,
+            # since each beam offers eos at most once).
+            keep = is_eos.to(torch.int8).sort(dim=-1, stable=True).indices[:, :K]  # (B, K)
+            scores = top_scores.gather(1, keep)
+            parents = torch.arange(B, device=src.device)[:, None] * K + beam.gather(1, keep)
+            next_token = token.gather(1, keep).view(B * K, 1).to(tokens.dtype)
+            tokens = torch.cat([tokens[parents.view(-1)], next_token], dim=1)
+        else:  # max_len reached: the live beams of unfinished sentences compete too
+            penalty = _length_penalty(max_len, length_penalty)
+            for b in range(B):
+                if len(ended[b]) < K:
+                    ended[b] += [
+                        (scores[b, k].item() / penalty, tokens[b * K + k, 1:].tolist())
+                        for k in range(K)
+                    ]
     return [max(hypotheses, key=lambda h: h[0])[1] for hypotheses in ended]
 
 
@@ -173,14 +163,11 @@ def translate(
     Sentences are sorted by length so that each batch holds similar lengths (little padding),
     then put back in the order given. ``beam_size=1`` decodes greedily, larger beams with
     ``beam_search``. ``device`` is where the batches go (default: the model's device).
-    Derived in `05_training_translation`.
     """
     if isinstance(texts, str):
         raise ValueError("texts must be a list of strings; got a single str")
-    if beam_size < 1 or batch_size < 1:
-        raise ValueError(
-            f"beam_size and batch_size must be at least 1; got {beam_size} and {batch_size}"
-        )
+    check_positive_int("beam_size", beam_size)
+    check_positive_int("batch_size", batch_size)
     if device is None:
         parameter = next(model.parameters(), None)
         device = parameter.device if parameter is not None else torch.device("cpu")

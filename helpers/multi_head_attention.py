@@ -15,13 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers._utils import describe_shape
 from helpers.attention import scaled_dot_product_attention
 
 __all__ = ["MultiHeadAttention", "mask_from_torch", "merge_heads", "split_heads"]
-
-
-def _shape(x: torch.Tensor) -> str:
-    return "(" + ", ".join(str(n) for n in x.shape) + ")"
 
 
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
@@ -30,10 +27,9 @@ def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     A ``view`` splits the last axis into (H, Dh); the ``transpose`` then brings H next to B
     so that every head sees all T positions of its own Dh features. (Reshaping straight to
     (B, H, T, Dh) without the transpose would hand each "head" a mix of positions instead.)
-    Derived in `03_multi_head_attention`.
     """
     if x.ndim != 3:
-        raise ValueError(f"split_heads expects x of shape (B, T, D); got {_shape(x)}")
+        raise ValueError(f"split_heads expects x of shape (B, T, D); got {describe_shape(x)}")
     B, T, D = x.shape
     if num_heads < 1 or D % num_heads:
         raise ValueError(f"D = {D} must be divisible by num_heads = {num_heads}")
@@ -41,12 +37,9 @@ def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
 
 
 def merge_heads(x: torch.Tensor) -> torch.Tensor:
-    """(B, H, T, Dh) -> (B, T, H * Dh): the inverse of ``split_heads``.
-
-    Derived in `03_multi_head_attention`.
-    """
+    """(B, H, T, Dh) -> (B, T, H * Dh): the inverse of ``split_heads``."""
     if x.ndim != 4:
-        raise ValueError(f"merge_heads expects x of shape (B, H, T, Dh); got {_shape(x)}")
+        raise ValueError(f"merge_heads expects x of shape (B, H, T, Dh); got {describe_shape(x)}")
     B, H, T, Dh = x.shape
     return x.transpose(1, 2).reshape(B, T, H * Dh)
 
@@ -58,13 +51,12 @@ def mask_from_torch(
 
     attn_mask: (T, S), True = may NOT attend; key_padding_mask: (B, S), True = padding.
     Returns (T, S), (B, 1, 1, S) or their combination (B, 1, T, S); ``None`` if both are None.
-    Derived in `03_multi_head_attention`.
     """
     for name, m, ndim in (("attn_mask", attn_mask, 2), ("key_padding_mask", key_padding_mask, 2)):
         if m is not None and (m.dtype != torch.bool or m.ndim != ndim):
             raise ValueError(
                 f"{name} must be a 2-D boolean tensor (True = masked out); "
-                f"got {m.dtype} of shape {_shape(m)}"
+                f"got {m.dtype} of shape {describe_shape(m)}"
             )
     mask = None if attn_mask is None else ~attn_mask  # (T, S)
     if key_padding_mask is not None:
@@ -91,7 +83,7 @@ class MultiHeadAttention(nn.Module):
     ``head_mask`` (default None: no effect) is an optional (H,) tensor that scales each
     head's output before the output projection, on both paths: 0 (or False) removes a head,
     1 (or True) keeps it. `06_inspecting_attention` uses it to ablate heads; it is not saved
-    in the ``state_dict``. Derived in `03_multi_head_attention`.
+    in the ``state_dict``.
     """
 
     def __init__(
@@ -130,22 +122,22 @@ class MultiHeadAttention(nn.Module):
             if x.ndim != 3 or x.shape[-1] != self.d_model:
                 raise ValueError(
                     f"{name} must have shape (B, L, D) with D = d_model = {self.d_model}; "
-                    f"got {_shape(x)}"
+                    f"got {describe_shape(x)}"
                 )
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
             raise ValueError(
                 "query (B, T, D), key (B, S, D) and value (B, S, D) must share B, and key and "
-                f"value S; got query {_shape(query)}, key {_shape(key)}, value {_shape(value)}"
+                f"value S; got query {describe_shape(query)}, key {describe_shape(key)}, value {describe_shape(value)}"
             )
         if mask is not None and (mask.dtype != torch.bool or not 2 <= mask.ndim <= 4):
             raise ValueError(
                 "mask must be a boolean tensor (True = may attend) of shape (T, S), (B, 1, S), "
-                f"(B, T, S) or (B, H, T, S); got {mask.dtype} of shape {_shape(mask)}"
+                f"(B, T, S) or (B, H, T, S); got {mask.dtype} of shape {describe_shape(mask)}"
             )
         if self.head_mask is not None and self.head_mask.shape != (self.num_heads,):
             raise ValueError(
                 f"head_mask must have shape (H,) with H = num_heads = {self.num_heads}; "
-                f"got {_shape(self.head_mask)}"
+                f"got {describe_shape(self.head_mask)}"
             )
 
     def forward(

@@ -15,10 +15,14 @@ import numpy as np
 import torch
 from matplotlib.patches import FancyArrowPatch
 
+from helpers._utils import describe_shape
+
 __all__ = [
+    "alignment_heatmap",
     "attention_heads_grid",
     "attention_heatmap",
     "decoding_steps",
+    "layer_head_heatmap",
     "query_scores_bar",
     "softmax_temperature_bars",
     "to_numpy",
@@ -299,4 +303,68 @@ def decoding_steps(
     )
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
+    return ax
+
+
+def alignment_heatmap(
+    weights: torch.Tensor,
+    gold: torch.Tensor | None,
+    target_tokens: Sequence[str],
+    source_tokens: Sequence[str],
+    *,
+    ax: plt.Axes | None = None,
+    title: str = "Cross-attention and gold alignment",
+    colorbar: bool = True,
+) -> plt.Axes:
+    """Cross-attention (T, S) as a heatmap, with the gold links (T, S) outlined in red.
+
+    Rows are labelled with the target words, columns with the source words; the colour scale
+    runs from 0 to 1. Drawn in `06_inspecting_attention`.
+    """
+    ax = attention_heatmap(
+        weights, target_tokens, source_tokens, ax=ax, title=title, vmax=1.0, colorbar=colorbar
+    )
+    if gold is not None:
+        if gold.shape != weights.shape:
+            raise ValueError(
+                f"gold must be a (T, S) link matrix like weights {describe_shape(weights)}; "
+                f"got {describe_shape(gold)}"
+            )
+        rows, columns = np.nonzero(to_numpy(gold))
+        ax.scatter(columns, rows, s=160, marker="s", facecolors="none", edgecolors="red", lw=1.5)
+    ax.set(xlabel="source word (key)", ylabel="target word (query)")
+    return ax
+
+
+def layer_head_heatmap(
+    values,
+    *,
+    title: str,
+    label: str,
+    ax: plt.Axes | None = None,
+    fmt: str = "{:.2f}",
+    cmap: str = "viridis_r",
+) -> plt.Axes:
+    """One number per layer and head, (L, H), as an annotated heatmap (rows: layers).
+
+    Drawn in `06_inspecting_attention` for AER, entropy and attention mass per head.
+    """
+    v = to_numpy(values).astype(np.float64)
+    if v.ndim != 2:
+        raise ValueError(f"values must be an (L, H) matrix, one per layer and head; got {v.shape}")
+    L, H = v.shape
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.1 * H + 2.2, 0.8 * L + 1.4))
+    image = ax.imshow(v, cmap=cmap, aspect="auto")
+    middle = (np.nanmin(v) + np.nanmax(v)) / 2
+    high_is_dark = cmap.endswith("_r")  # viridis: high values light; viridis_r: dark
+    for layer in range(L):
+        for head in range(H):
+            light = (v[layer, head] > middle) != high_is_dark
+            color = "black" if light else "white"
+            ax.text(head, layer, fmt.format(v[layer, head]), ha="center", va="center", color=color)
+    ax.set_xticks(range(H), labels=[f"head {h}" for h in range(H)])
+    ax.set_yticks(range(L), labels=[f"layer {layer}" for layer in range(L)])
+    ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax, label=label, fraction=0.046, pad=0.04)
     return ax

@@ -21,7 +21,7 @@ def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10_000.0) -> t
 
     Each pair of dimensions is a clock turning at its own frequency, from one turn every
     2π positions down to one every 2π·base positions; PE(p + k) is a rotation of PE(p),
-    a linear function of it that depends only on k. Derived in `04_transformer`.
+    a linear function of it that depends only on k.
     """
     if max_len < 1 or d_model < 2 or d_model % 2:
         raise ValueError(
@@ -49,10 +49,7 @@ def _check_length(x: torch.Tensor, d_model: int, max_len: int) -> None:
 
 
 class SinusoidalPositionalEncoding(nn.Module):
-    """x + PE[:T], then dropout: (B, T, D) -> (B, T, D). No learned parameters.
-
-    Derived in `04_transformer`.
-    """
+    """x + PE[:T], then dropout: (B, T, D) -> (B, T, D). No learned parameters."""
 
     def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0) -> None:
         super().__init__()
@@ -66,10 +63,7 @@ class SinusoidalPositionalEncoding(nn.Module):
 
 
 class LearnedPositionalEmbedding(nn.Module):
-    """x + E[position], with a learned (max_len, D) table, then dropout: (B, T, D) -> (B, T, D).
-
-    Derived in `04_transformer`.
-    """
+    """x + E[position], with a learned (max_len, D) table, then dropout: (B, T, D) -> (B, T, D)."""
 
     def __init__(self, d_model: int, max_len: int = 512, dropout: float = 0.0) -> None:
         super().__init__()

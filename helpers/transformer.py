@@ -3,13 +3,16 @@
 Built from the course's own pieces: ``MultiHeadAttention`` (notebook 03) and the positional
 encodings of ``helpers.positional_encoding``. ``Transformer`` mirrors the constructor and
 the batch-first forward of ``torch.nn.Transformer`` and can copy its weights
-(``Transformer.from_torch``); its masks use this course's convention, True = may attend:
+(``Transformer.from_torch``). Its masks use this course's convention, and their names say
+so, so that a torch user cannot misread them:
 
-- ``src_mask`` (S, S), ``tgt_mask`` (T, T), ``memory_mask`` (T, S);
-- ``src_key_padding_mask`` (B, S), ``tgt_key_padding_mask`` (B, T),
-  ``memory_key_padding_mask`` (B, S): True for real tokens, False for padding.
+- ``src_attend`` (S, S), ``tgt_attend`` (T, T), ``memory_attend`` (T, S): True = may attend;
+- ``src_real`` (B, S), ``tgt_real`` (B, T), ``memory_real`` (B, S): True = a real token,
+  False = padding.
 
-(``torch.nn.Transformer``'s boolean masks mean the opposite, True = masked out.)
+``torch.nn.Transformer`` calls them ``src_mask`` … ``memory_key_padding_mask``, and its boolean
+masks mean the opposite, True = masked out: ``tgt_attend`` is ``~tgt_mask`` and ``src_real``
+is ``~src_key_padding_mask``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers._utils import describe_shape
 from helpers.attention import causal_mask
 from helpers.multi_head_attention import MultiHeadAttention
 from helpers.positional_encoding import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
@@ -31,32 +35,30 @@ __all__ = [
     "PositionwiseFeedForward",
     "Seq2SeqTransformer",
     "Transformer",
-    "combine_masks",
 ]
 
 ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
-def combine_masks(
-    attn_mask: torch.Tensor | None, key_padding_mask: torch.Tensor | None
-) -> torch.Tensor | None:
-    """One mask for (B, H, T, S) scores from an attention mask (T, S) and a key padding mask
-    (B, S), both True = may attend; returns (T, S), (B, 1, 1, S), (B, 1, T, S) or None."""
-    if key_padding_mask is None:
-        return attn_mask
-    if key_padding_mask.dtype != torch.bool or key_padding_mask.ndim != 2:
+def combine_masks(attend: torch.Tensor | None, real: torch.Tensor | None) -> torch.Tensor | None:
+    """One mask for (B, H, T, S) scores from an attention pattern ``attend`` (T, S), True = may
+    attend, and the keys' ``real`` (B, S), True = a real token; returns (T, S), (B, 1, 1, S),
+    (B, 1, T, S) or None."""
+    if real is None:
+        return attend
+    if real.dtype != torch.bool or real.ndim != 2:
         raise ValueError(
-            "key padding masks must be boolean (B, S), True for real tokens; got "
-            f"{key_padding_mask.dtype} of shape {tuple(key_padding_mask.shape)}"
+            "real-token masks must be boolean (B, S), True for real tokens; got "
+            f"{real.dtype} of shape {describe_shape(real)}"
         )
-    keys = key_padding_mask[:, None, None, :]  # (B, 1, 1, S)
-    return keys if attn_mask is None else attn_mask & keys
+    keys = real[:, None, None, :]  # (B, 1, 1, S)
+    return keys if attend is None else attend & keys
 
 
 class PositionwiseFeedForward(nn.Module):
     """FFN(x) = W2 · dropout(activation(W1 x + b1)) + b2, applied to every position alone.
 
-    (B, T, D) -> (B, T, D), with a hidden width ``dim_feedforward``. Derived in `04_transformer`.
+    (B, T, D) -> (B, T, D), with a hidden width ``dim_feedforward``.
     """
 
     def __init__(
@@ -121,25 +123,26 @@ class _Sublayers(nn.Module):
 class EncoderLayer(_Sublayers):
     """Self-attention then feed-forward, each with a residual connection, LayerNorm and dropout.
 
-    forward(x (B, S, D), mask) -> (B, S, D); mask True = may attend, broadcastable to
-    (B, H, S, S). Same parameters as ``torch.nn.TransformerEncoderLayer``. Derived in
-    `04_transformer`.
+    forward(x (B, S, D), src_attend) -> (B, S, D); ``src_attend`` True = may attend,
+    broadcastable to (B, H, S, S). Same parameters as ``torch.nn.TransformerEncoderLayer``.
     """
 
     cross_attention = False
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = self._residual(x, lambda y: self.self_attn(y, y, y, mask)[0], self.norm1, self.dropout1)
+    def forward(self, x: torch.Tensor, src_attend: torch.Tensor | None = None) -> torch.Tensor:
+        x = self._residual(
+            x, lambda y: self.self_attn(y, y, y, src_attend)[0], self.norm1, self.dropout1
+        )
         return self._residual(x, self.feed_forward, self.norm2, self.dropout2)
 
 
 class DecoderLayer(_Sublayers):
     """Masked self-attention, cross-attention over the encoder output, then feed-forward.
 
-    forward(x (B, T, D), memory (B, S, D), tgt_mask, memory_mask) -> (B, T, D). The
+    forward(x (B, T, D), memory (B, S, D), tgt_attend, memory_attend) -> (B, T, D), both masks
+    True = may attend. The
     cross-attention takes its queries from the decoder and its keys and values from
-    ``memory``. Same parameters as ``torch.nn.TransformerDecoderLayer``. Derived in
-    `04_transformer`.
+    ``memory``. Same parameters as ``torch.nn.TransformerDecoderLayer``.
     """
 
     cross_attention = True
@@ -148,15 +151,15 @@ class DecoderLayer(_Sublayers):
         self,
         x: torch.Tensor,
         memory: torch.Tensor,
-        tgt_mask: torch.Tensor | None = None,
-        memory_mask: torch.Tensor | None = None,
+        tgt_attend: torch.Tensor | None = None,
+        memory_attend: torch.Tensor | None = None,
     ) -> torch.Tensor:
         x = self._residual(
-            x, lambda y: self.self_attn(y, y, y, tgt_mask)[0], self.norm1, self.dropout1
+            x, lambda y: self.self_attn(y, y, y, tgt_attend)[0], self.norm1, self.dropout1
         )
         x = self._residual(
             x,
-            lambda y: self.cross_attn(y, memory, memory, memory_mask)[0],
+            lambda y: self.cross_attn(y, memory, memory, memory_attend)[0],
             self.norm2,
             self.dropout2,
         )
@@ -167,7 +170,7 @@ class Transformer(nn.Module):
     """The encoder–decoder core, with ``torch.nn.Transformer``'s constructor arguments.
 
     forward(src (B, S, D), tgt (B, T, D), masks...) -> (B, T, D), batch first. Like PyTorch's,
-    both stacks end with a LayerNorm. Derived in `04_transformer`.
+    both stacks end with a LayerNorm.
     """
 
     def __init__(
@@ -201,11 +204,11 @@ class Transformer(nn.Module):
     def encode(
         self,
         src: torch.Tensor,
-        src_mask: torch.Tensor | None = None,
-        src_key_padding_mask: torch.Tensor | None = None,
+        src_attend: torch.Tensor | None = None,
+        src_real: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """src (B, S, D) -> memory (B, S, D)."""
-        mask = combine_masks(src_mask, src_key_padding_mask)
+        mask = combine_masks(src_attend, src_real)
         for layer in self.encoder_layers:
             src = layer(src, mask)
         return self.encoder_norm(src)
@@ -214,14 +217,14 @@ class Transformer(nn.Module):
         self,
         tgt: torch.Tensor,
         memory: torch.Tensor,
-        tgt_mask: torch.Tensor | None = None,
-        memory_mask: torch.Tensor | None = None,
-        tgt_key_padding_mask: torch.Tensor | None = None,
-        memory_key_padding_mask: torch.Tensor | None = None,
+        tgt_attend: torch.Tensor | None = None,
+        memory_attend: torch.Tensor | None = None,
+        tgt_real: torch.Tensor | None = None,
+        memory_real: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """tgt (B, T, D), memory (B, S, D) -> (B, T, D)."""
-        self_mask = combine_masks(tgt_mask, tgt_key_padding_mask)
-        cross_mask = combine_masks(memory_mask, memory_key_padding_mask)
+        self_mask = combine_masks(tgt_attend, tgt_real)
+        cross_mask = combine_masks(memory_attend, memory_real)
         for layer in self.decoder_layers:
             tgt = layer(tgt, memory, self_mask, cross_mask)
         return self.decoder_norm(tgt)
@@ -230,12 +233,12 @@ class Transformer(nn.Module):
         self,
         src: torch.Tensor,
         tgt: torch.Tensor,
-        src_mask: torch.Tensor | None = None,
-        tgt_mask: torch.Tensor | None = None,
-        memory_mask: torch.Tensor | None = None,
-        src_key_padding_mask: torch.Tensor | None = None,
-        tgt_key_padding_mask: torch.Tensor | None = None,
-        memory_key_padding_mask: torch.Tensor | None = None,
+        src_attend: torch.Tensor | None = None,
+        tgt_attend: torch.Tensor | None = None,
+        memory_attend: torch.Tensor | None = None,
+        src_real: torch.Tensor | None = None,
+        tgt_real: torch.Tensor | None = None,
+        memory_real: torch.Tensor | None = None,
     ) -> torch.Tensor:
         for name, x in (("src", src), ("tgt", tgt)):
             if x.ndim != 3 or x.shape[-1] != self.d_model:
@@ -247,17 +250,15 @@ class Transformer(nn.Module):
             raise ValueError(
                 f"src and tgt must have the same batch size B; got {src.shape[0]} and {tgt.shape[0]}"
             )
-        memory = self.encode(src, src_mask, src_key_padding_mask)
-        return self.decode(
-            tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask
-        )
+        memory = self.encode(src, src_attend, src_real)
+        return self.decode(tgt, memory, tgt_attend, memory_attend, tgt_real, memory_real)
 
     @classmethod
     def from_torch(cls, module: nn.Transformer, *, fused: bool = False) -> Transformer:
         """A copy of a ``torch.nn.Transformer(batch_first=True)`` with the same weights.
 
         In eval mode the outputs agree with PyTorch's once its masks are given in this
-        course's convention (``~mask`` for its boolean masks).
+        course's convention: ``tgt_attend=~tgt_mask``, ``src_real=~src_key_padding_mask``, ….
         """
         if not isinstance(module, nn.Transformer):
             raise TypeError(f"expected torch.nn.Transformer; got {type(module).__name__}")
@@ -304,9 +305,10 @@ class Seq2SeqTransformer(nn.Module):
     """Token ids in, next-token logits out: embeddings · √D + positions, the core, a projection.
 
     forward(src (B, S) ids, tgt (B, T) ids) -> logits (B, T, V_tgt). With ``pad_id`` set, padding
-    masks are built from the ids; the decoder is always causal. ``encode``/``decode`` expose the
-    two halves for autoregressive decoding. ``tie_weights`` shares the target embedding with the
-    output projection. Derived in `04_transformer`.
+    masks are built from the ids (``real_tokens``); the decoder is always causal.
+    ``encode``/``decode`` expose the two halves for autoregressive decoding: ``decode`` takes the
+    memory's real-token mask, ``real_tokens(src)``. ``tie_weights`` shares the target embedding
+    with the output projection.
     """
 
     def __init__(
@@ -362,8 +364,9 @@ class Seq2SeqTransformer(nn.Module):
         if tie_weights:
             self.generator.weight = self.tgt_embedding.weight
 
-    def _padding(self, ids: torch.Tensor) -> torch.Tensor | None:
-        return None if self.pad_id is None else ids != self.pad_id  # (B, L), True = real token
+    def real_tokens(self, ids: torch.Tensor) -> torch.Tensor | None:
+        """(B, L) ids -> (B, L) boolean, True = a real token (not ``pad_id``); None without pad_id."""
+        return None if self.pad_id is None else ids != self.pad_id
 
     @staticmethod
     def _check_ids(name: str, ids: torch.Tensor) -> None:
@@ -377,20 +380,31 @@ class Seq2SeqTransformer(nn.Module):
         """src (B, S) ids -> memory (B, S, D)."""
         self._check_ids("src", src)
         x = self.src_position(self.src_embedding(src) * math.sqrt(self.d_model))
-        return self.transformer.encode(x, src_key_padding_mask=self._padding(src))
+        return self.transformer.encode(x, src_real=self.real_tokens(src))
 
-    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
-        """tgt (B, T) ids so far, memory (B, S, D), src (B, S) ids (for its padding) -> (B, T, V)."""
+    def decode(
+        self, tgt: torch.Tensor, memory: torch.Tensor, memory_real: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """tgt (B, T) ids so far, memory (B, S, D), memory_real (B, S) -> logits (B, T, V).
+
+        ``memory_real`` is True for the memory positions of real source tokens, i.e.
+        ``real_tokens(src)``; None means every source position is real.
+        """
         self._check_ids("tgt", tgt)
+        if memory_real is not None and memory_real.shape != memory.shape[:2]:
+            raise ValueError(
+                "memory_real must be the (B, S) real-token mask of the source, real_tokens(src); "
+                f"got {describe_shape(memory_real)} for memory {describe_shape(memory)}"
+            )
         y = self.tgt_position(self.tgt_embedding(tgt) * math.sqrt(self.d_model))
         hidden = self.transformer.decode(
             y,
             memory,
-            tgt_mask=causal_mask(tgt.shape[1], device=tgt.device),
-            tgt_key_padding_mask=self._padding(tgt),
-            memory_key_padding_mask=self._padding(src),
+            tgt_attend=causal_mask(tgt.shape[1], device=tgt.device),
+            tgt_real=self.real_tokens(tgt),
+            memory_real=memory_real,
         )
         return self.generator(hidden)
 
     def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
-        return self.decode(tgt, self.encode(src), src)
+        return self.decode(tgt, self.encode(src), self.real_tokens(src))

@@ -1,4 +1,5 @@
-"""Run by tests/test_train.py, alone or under torchrun: a few steps of helpers.translation.loop.train.
+"""Run by tests/test_train.py, alone or under torchrun: a few steps of
+helpers.translation.loop.train.
 
     python tests/ddp_worker.py DATA_DIR OUT_DIR ACCUMULATE
 
@@ -13,7 +14,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers.translation.loop import config_from, train  # noqa: E402
+from helpers.translation.config import config_from  # noqa: E402
+from helpers.translation.loop import train  # noqa: E402
 
 torch.set_num_threads(1)
 data, out, accumulate = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])

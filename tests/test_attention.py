@@ -158,7 +158,7 @@ def test_dropout_zeroes_weights_and_is_off_by_default():
             r"same number of keys S.*k \(2, 5, 8\) and v \(2, 4, 8\)",
         ),
         (((2, 3, 8), (3, 5, 8), (3, 5, 8)), r"leading \(batch\) dimensions .* must broadcast"),
-        (((8,), (5, 8), (5, 8)), r"q must have shape \(..., L, Dh\); got \(8\)"),
+        (((8,), (5, 8), (5, 8)), r"q must have shape \(..., L, Dh\); got \(8,\)"),
     ],
 )
 def test_shape_errors_name_expected_and_received(shapes, message):

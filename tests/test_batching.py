@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pickle
+import functools
 from collections import Counter
 from typing import NamedTuple
 
@@ -15,7 +15,6 @@ from helpers.translation.batching import (
     TranslationDataset,
     collate,
     encode_pairs,
-    make_collate,
     padding_waste,
     random_batches,
 )
@@ -193,8 +192,8 @@ def test_collate_pads_and_shifts_the_target():
     assert batch.src.tolist() == [[5, 6, 2], [4, 2, pad]]  # (B, S)
     assert batch.tgt_in.tolist() == [[1, 7, 8], [1, pad, pad]]  # (B, T): starts with BOS
     assert batch.tgt_out.tolist() == [[7, 8, 2], [2, pad, pad]]  # (B, T): ends with EOS
-    assert batch.src_key_padding_mask.tolist() == [[True, True, True], [True, True, False]]
-    assert batch.tgt_key_padding_mask.tolist() == [[True, True, True], [True, False, False]]
+    assert batch.src_real.tolist() == [[True, True, True], [True, True, False]]
+    assert batch.tgt_real.tolist() == [[True, True, True], [True, False, False]]
     assert batch.num_tgt_tokens == 4
     moved = batch.to("cpu")
     assert isinstance(moved, TranslationBatch) and moved.num_tgt_tokens == 4
@@ -203,14 +202,6 @@ def test_collate_pads_and_shifts_the_target():
         collate([], pad)
     with pytest.raises(ValueError, match="at least 2 ids"):
         collate([(torch.tensor([2]), torch.tensor([1]))], pad)
-
-
-def test_make_collate_survives_pickling():
-    items = [(torch.tensor([5, 2]), torch.tensor([1, 7, 2]))]
-    restored = pickle.loads(pickle.dumps(make_collate(7)))(items)
-    expected = collate(items, 7)
-    assert restored.num_tgt_tokens == expected.num_tgt_tokens == 2
-    assert all(torch.equal(a, b) for a, b in zip(restored[:-1], expected[:-1], strict=True))
 
 
 @pytest.mark.parametrize("num_workers", [0, 2])
@@ -225,7 +216,10 @@ def test_dataloader_with_the_sampler_and_collate(num_workers):
     dataset = TranslationDataset(pairs)
     sampler = TokenBatchSampler(dataset.lengths, 120, seed=2)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_sampler=sampler, collate_fn=make_collate(0), num_workers=num_workers
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=functools.partial(collate, pad_id=0),
+        num_workers=num_workers,
     )
     batches = list(loader)
     assert len(batches) == len(loader) == len(sampler)

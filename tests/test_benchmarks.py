@@ -5,6 +5,7 @@ full runs recorded in benchmarks/RESULTS.md, never from a timed test."""
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 
@@ -12,7 +13,6 @@ import pytest
 
 import benchmarks.attention
 import benchmarks.multihead
-import benchmarks.training
 import benchmarks.transformer
 
 RATIO = re.compile(r"\d+\.\d\dx")
@@ -45,7 +45,8 @@ def test_benchmark_prints_a_ratio_table(module, argv, sizes, monkeypatch, capsys
 def test_training_benchmark_prints_throughput_against_torch(monkeypatch, capsys):
     argv = ["benchmark", "--preset", "tiny", "--batches", "2", "--repeats", "1", "--device", "cpu"]
     monkeypatch.setattr(sys, "argv", argv)
-    benchmarks.training.main()
+    # imported here, so that a broken import fails this test and not the other scripts' ones
+    importlib.import_module("benchmarks.training").main()
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if RATIO.search(line)]
     assert [row.split()[0] for row in rows] == ["torch.nn.Transformer", "course,", "course,"], out

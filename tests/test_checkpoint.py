@@ -1,5 +1,6 @@
-"""helpers.translation.checkpoint: a resumed run equals an uninterrupted one bit for bit; saves are atomic;
-loading is weights_only and rejects corrupt files; a NaN stops training before any save."""
+"""helpers.translation.checkpoint: a resumed run equals an uninterrupted one bit for bit; saves
+are atomic; loading is weights_only and rejects corrupt files; a NaN stops training before any
+save; a translator loads as a named Translator; checkpoints of one run average."""
 
 # The global generators are what a checkpoint must save, so these tests use NumPy's legacy one.
 # ruff: noqa: NPY002
@@ -12,21 +13,21 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.translation import checkpoint as checkpoint_module
-from helpers.training import (
-    MixedPrecision,
-    NonFiniteLossError,
-    check_finite,
-    inverse_sqrt_schedule,
-    label_smoothed_cross_entropy,
-)
+from helpers.training import inverse_sqrt_schedule, label_smoothed_cross_entropy
 from helpers.transformer import Seq2SeqTransformer
+from helpers.translation import checkpoint as checkpoint_module
 from helpers.translation.checkpoint import (
+    Translator,
     average_checkpoints,
     load_checkpoint,
+    load_translator,
     restore_training,
     save_checkpoint,
+    save_translator,
 )
+from helpers.translation.config import build_model, config_from
+from helpers.translation.precision import MixedPrecision, NonFiniteLossError, check_finite
+from helpers.translation.tokenization import WordVocab
 
 CONFIG = {"d_model": 16, "nhead": 2, "dropout": 0.2, "warmup_steps": 3, "vocab": 12}
 TOKENIZERS = {"src": {"kind": "word", "pieces": ["<pad>", "<bos>"], "model": b"\x00\x01"}}
@@ -255,3 +256,63 @@ def test_average_checkpoints_means_floats_and_keeps_the_last_integers(tmp_path):
         average_checkpoints([paths[0], tmp_path / "other.pt"])
     with pytest.raises(ValueError, match="at least one checkpoint"):
         average_checkpoints([])
+
+
+def _translator(seed: int = 0) -> Translator:
+    """A small untrained translator, as the training loop would save it."""
+    config = config_from("tiny", d_model=16, dim_feedforward=32)
+    src = WordVocab.build(["a dog runs .", "a cat sleeps ."])
+    tgt = WordVocab.build(["ein Hund läuft .", "eine Katze schläft ."])
+    torch.manual_seed(seed)
+    model = build_model(config, len(src), len(tgt), src.pad_id)
+    return Translator(model, src, tgt, config, step=7, metrics={"valid_bleu": 12.5})
+
+
+def test_a_translator_saves_and_loads_as_a_named_object(tmp_path):
+    translator = _translator()
+    save_translator(translator, tmp_path / "model.pt")
+    loaded = load_translator(tmp_path / "model.pt")
+    assert isinstance(loaded, Translator) and not loaded.model.training
+    assert (loaded.config, loaded.step, loaded.metrics) == (
+        translator.config,
+        7,
+        translator.metrics,
+    )
+    assert loaded.src_tokenizer.to_state() == translator.src_tokenizer.to_state()
+    assert len(loaded.tgt_tokenizer) == len(translator.tgt_tokenizer)
+    for name, weight in translator.model.state_dict().items():
+        assert torch.equal(weight, loaded.model.state_dict()[name]), name
+    assert load_checkpoint(tmp_path / "model.pt")["optimizer"] is None  # model-only
+
+
+def test_load_translator_refuses_checkpoints_that_hold_no_translator(tmp_path):
+    save_checkpoint(tmp_path / "linear.pt", model=torch.nn.Linear(2, 2), step=0, config={})
+    with pytest.raises(ValueError, match="linear.pt is not a translator checkpoint"):
+        load_translator(tmp_path / "linear.pt")
+    translator = _translator()
+    save_translator(translator, tmp_path / "model.pt")
+    checkpoint = load_checkpoint(tmp_path / "model.pt")
+    torch.save(
+        {**checkpoint, "config": {**checkpoint["config"], "colour": "red"}}, tmp_path / "a.pt"
+    )
+    with pytest.raises(
+        ValueError, match=r"no valid training configuration: unknown .*\['colour'\]"
+    ):
+        load_translator(tmp_path / "a.pt")
+    torch.save({**checkpoint, "config": {**checkpoint["config"], "d_model": 32}}, tmp_path / "b.pt")
+    with pytest.raises(ValueError, match="b.pt: its weights do not fit the model"):
+        load_translator(tmp_path / "b.pt")
+
+
+def test_average_checkpoints_refuses_checkpoints_of_different_runs(tmp_path):
+    translator = _translator()
+    save_translator(translator, tmp_path / "a.pt")
+    swapped = {
+        "src": translator.tgt_tokenizer.to_state(),
+        "tgt": translator.src_tokenizer.to_state(),
+    }
+    save_checkpoint(
+        tmp_path / "b.pt", model=translator.model, step=0, config={}, tokenizers=swapped
+    )
+    with pytest.raises(ValueError, match="different tokenizers"):
+        average_checkpoints([tmp_path / "a.pt", tmp_path / "b.pt"])

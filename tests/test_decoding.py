@@ -47,8 +47,11 @@ class TableModel(nn.Module):
         self.encode_calls += 1
         return src.float().unsqueeze(-1)  # (B, S, 1): the "memory" carries the source
 
-    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
-        assert memory.shape[0] == tgt.shape[0] == src.shape[0]
+    def real_tokens(self, src: torch.Tensor) -> torch.Tensor:
+        return src != PAD
+
+    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, memory_real: torch.Tensor):
+        assert memory.shape[0] == tgt.shape[0] == memory_real.shape[0]
         first = memory[:, 0, 0].long()  # from memory, so beams must get their own sentence's
         return self.log_probs[first[:, None], tgt]  # (B, T, V) log-probabilities as logits
 
@@ -119,9 +122,9 @@ def test_decoders_check_their_input_and_restore_training_mode():
         ValueError, match=r"\(B, S\) tensor of integer token ids; got torch.float32"
     ):
         greedy_decode(model, torch.zeros(1, 3), **IDS)
-    with pytest.raises(ValueError, match="beam_size must be at least 1; got 0"):
+    with pytest.raises(ValueError, match="beam_size must be a positive integer; got 0"):
         beam_search(model, torch.tensor([[A, EOS]]), **IDS, beam_size=0)
-    with pytest.raises(ValueError, match="max_len must be at least 1; got 0"):
+    with pytest.raises(ValueError, match="max_len must be a positive integer; got 0"):
         greedy_decode(model, torch.tensor([[A, EOS]]), **IDS, max_len=0)
 
 

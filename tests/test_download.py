@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import socket
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,7 +20,9 @@ FAST = {"retries": 2, "timeout": 2.0, "backoff": 0.001}
 class Server:
     """Serves ``BODY`` at every path, after the scripted misbehaviours queued for that path:
     ``status`` (an HTTP error code), ``"truncate"`` (announce more bytes than sent),
-    ``"wrong"`` (other bytes), ``"hang"`` (never answer). Counts requests per path."""
+    ``"wrong"`` (other bytes), ``"hang"`` (never answer), ``"stall"`` (send half the body, then
+    nothing), ``"gzip-label"`` (mark the .gz file as gzip-*encoded* to a client that accepts
+    that, as some servers do). Counts requests per path."""
 
     def __init__(self):
         self.script: dict[str, list] = {}
@@ -35,6 +38,14 @@ class Server:
                 if action == "hang":
                     server.release.wait(5)
                     return
+                if action == "stall":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(BODY)))
+                    self.end_headers()
+                    self.wfile.write(BODY[: len(BODY) // 2])
+                    self.wfile.flush()
+                    server.release.wait(5)
+                    return
                 if isinstance(action, int):
                     self.send_error(action)
                     return
@@ -42,6 +53,8 @@ class Server:
                 announced = len(body) + 100 if action == "truncate" else len(body)
                 self.send_response(200)
                 self.send_header("Content-Length", str(announced))
+                if action == "gzip-label" and "gzip" in self.headers.get("Accept-Encoding", ""):
+                    self.send_header("Content-Encoding", "gzip")
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -125,6 +138,40 @@ def test_truncation_then_success(server, tmp_path):
     assert dest.read_bytes() == BODY
     assert server.requests["/f.gz"] == 2
     assert leftovers(tmp_path) == ["f.gz"]
+
+
+def test_dest_is_absent_while_the_transfer_runs(server, tmp_path):
+    """Atomic: the bytes go to a temporary file beside ``dest``; a stalled transfer times out,
+    and neither ``dest`` nor the temporary file remains."""
+    server.script["/f.gz"] = ["stall"]
+    dest = tmp_path / "f.gz"
+    failures = []
+
+    def fetch():
+        with pytest.raises(DownloadError) as info:
+            download(server.url("/f.gz"), dest, sha256=SHA, **{**FAST, "retries": 0, "timeout": 1})
+        failures.append(str(info.value))
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not server.requests["/f.gz"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    during = leftovers(tmp_path)
+    thread.join()
+    assert server.requests["/f.gz"] == 1
+    assert len(during) == 1 and during != ["f.gz"]  # a temporary file, not dest
+    assert "timed out after 1 s (1 attempt)" in failures[0]
+    assert leftovers(tmp_path) == []
+
+
+def test_a_gz_file_is_saved_as_published_not_decoded(server, tmp_path):
+    """A server may label a .gz file as gzip-encoded to clients that accept gzip; the download
+    asks for no transfer encoding, so it stores the published bytes and their sha256 matches."""
+    server.script["/f.gz"] = ["gzip-label"]
+    dest = download(server.url("/f.gz"), tmp_path / "f.gz", sha256=SHA, **FAST)
+    assert dest.read_bytes() == BODY
+    assert server.requests["/f.gz"] == 1
 
 
 def test_server_error_is_retried_until_success(server, tmp_path):

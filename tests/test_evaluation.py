@@ -1,9 +1,7 @@
-"""helpers.translation.evaluation: corpus BLEU and chrF agree with sacrebleu, with signatures; evaluation of a
-model end to end."""
+"""helpers.translation.evaluation: corpus BLEU and chrF agree with sacrebleu, with signatures;
+evaluation of a model end to end; the validation loss is plain cross-entropy over real tokens."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pytest
 import sacrebleu
@@ -11,7 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.translation.evaluation import Scores, corpus_scores, evaluate_translation
+from helpers.translation.data import Example
+from helpers.translation.evaluation import (
+    Scores,
+    corpus_scores,
+    evaluate_translation,
+    validation_loss,
+)
 from helpers.translation.tokenization import detokenize, tokenize
 
 HYPOTHESES = ["The cat sat on the mat.", "A dog runs in the park!", "Two men are talking."]
@@ -60,19 +64,16 @@ def test_mismatched_or_empty_inputs_are_refused():
         corpus_scores("The cat.", "The cat.")
 
 
-@dataclass
-class Example:
-    src: str
-    tgt: str
-
-
 class CopyModel(nn.Module):
     """A stand-in model that outputs its source: position t predicts source token t."""
 
     def encode(self, src: torch.Tensor) -> torch.Tensor:
         return src.float().unsqueeze(-1)  # (B, S, 1)
 
-    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+    def real_tokens(self, src: torch.Tensor) -> torch.Tensor:
+        return src != Vocabulary.pad_id  # (B, S)
+
+    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, memory_real) -> torch.Tensor:
         source = memory[:, : tgt.shape[1], 0].long()  # eos ends the copy before S runs out
         return F.one_hot(source, len(Vocabulary.words)).float() * 10  # (B, T, V)
 
@@ -105,3 +106,23 @@ def test_evaluate_translation_translates_in_order_and_scores():
         assert hypotheses == ["a dog runs.", "a cat sleeps.", "a <unk> sleeps.", "a cat."]
         assert scores == corpus_scores(hypotheses, [example.tgt for example in examples])
         assert 0 < scores.bleu < 100 and scores.num_sentences == 4
+
+
+def test_validation_loss_is_cross_entropy_over_real_tokens_in_eval_mode():
+    class Bigram(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Embedding(12, 12)
+            self.dropout = nn.Dropout(0.5)
+
+        def forward(self, src, tgt_in):  # dropout would change the loss in training mode
+            return self.dropout(self.table(tgt_in))  # (B, T, V)
+
+    torch.manual_seed(0)
+    model = Bigram().train()
+    pairs = [([5, 6, 2], [1, 7, 8, 2]), ([4, 2], [1, 9, 2]), ([5, 5, 5, 2], [1, 3, 2])]
+    loss = validation_loss(model, pairs, pad_id=0, device="cpu", max_tokens=8)
+    logits = torch.cat([model.table(torch.tensor(t[:-1])) for _, t in pairs])
+    targets = torch.cat([torch.tensor(t[1:]) for _, t in pairs])
+    assert loss == pytest.approx(F.cross_entropy(logits, targets).item(), rel=1e-6)
+    assert model.training  # back in the mode it was in

@@ -12,6 +12,7 @@ from helpers.exercises.checking import Checker
 from helpers.exercises.multi_head_attention import (
     check_merge_heads,
     check_multi_head_attention,
+    check_predicted_rank,
     check_split_heads,
 )
 
@@ -201,6 +202,51 @@ def test_a_wrong_answer_outside_the_catalogue_is_still_rejected():
         check_multi_head_attention(values_not_projected)
     assert "Likely mistake" not in str(failure.value)
     assert "largest difference" in str(failure.value)
+
+
+# ------------------------------------------------------------ predicted_rank alternatives
+
+
+def rank_formula_float(T, D, H):
+    return min(T, D / H)
+
+
+def rank_measured(T, D, H):
+    """Measure instead of predicting: random queries and keys through one head's bottleneck."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(T, D, generator=generator, dtype=torch.float64)
+    w_q, w_k = (torch.randn(D, D // H, generator=generator, dtype=torch.float64) for _ in "qk")
+    return torch.linalg.matrix_rank((x @ w_q) @ (x @ w_k).T).item()
+
+
+def rank_as_tensor(T, D, H):
+    return torch.tensor([T, D // H]).min()
+
+
+@pytest.mark.parametrize("fn", [rank_formula_float, rank_measured, rank_as_tensor])
+def test_correct_rank_predictions_pass(fn, capsys):
+    check_predicted_rank(fn)
+    assert capsys.readouterr().out.startswith("✓ predicted_rank")
+
+
+def test_predicted_rank_matches_a_real_head():
+    """The checker's reference is what the notebook measures on MultiHeadAttention."""
+    from helpers.multi_head_attention import MultiHeadAttention, split_heads
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 32, 64)
+    for num_heads in (1, 2, 4, 8, 16):
+        layer = MultiHeadAttention(64, num_heads)
+        with torch.no_grad():
+            q, k = (split_heads(w(x), num_heads)[0, 0].double() for w in (layer.w_q, layer.w_k))
+        rank = torch.linalg.matrix_rank(q @ k.T).item()
+        assert rank == check_predicted_rank.reference(32, 64, num_heads)
+
+
+def test_an_off_by_one_rank_is_rejected_without_a_named_mistake():
+    with pytest.raises(AssertionError) as failure:
+        check_predicted_rank(lambda T, D, H: min(T, D // H) - 1)
+    assert "Likely mistake" not in str(failure.value)
 
 
 # ------------------------------------------------------------ NumPy instead of PyTorch

@@ -9,8 +9,10 @@ import warnings
 import pytest
 import torch
 
+from helpers.attention import causal_mask, padding_mask, softmax
 from helpers.exercises.softmax_and_attention import (
     check_causal_mask,
+    check_predicted_weights,
     check_scaled_dot_product_attention,
     check_stable_softmax,
 )
@@ -19,6 +21,7 @@ CHECKERS = {
     "stable_softmax": check_stable_softmax,
     "causal_mask": check_causal_mask,
     "attention": check_scaled_dot_product_attention,
+    "predicted_weights": check_predicted_weights,
 }
 
 
@@ -142,6 +145,46 @@ def test_k_dot_T_is_named_as_a_2d_only_transpose():
         warnings.simplefilter("ignore", UserWarning)
         with pytest.raises(AssertionError, match="only works for 2-D"):
             check_scaled_dot_product_attention(with_k_T)
+
+
+# ------------------------------------------------------------ predicted_weights
+
+
+def test_prediction_reference_is_what_the_notebook_computes():
+    """The notebook's example: scores ln(j + 1), causal mask, "I like tea <pad>"."""
+    scores = torch.log(torch.arange(1.0, 5.0)).expand(4, 4)
+    mask = causal_mask(4) & padding_mask(torch.tensor([3]), 4)[0]
+    measured = softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+    torch.testing.assert_close(check_predicted_weights.reference(), measured)
+    by_hand = torch.tensor([[6, 0, 0, 0], [2, 4, 0, 0], [1, 2, 3, 0], [1, 2, 3, 0]]) / 6
+    torch.testing.assert_close(measured, by_hand)
+
+
+@pytest.mark.parametrize(
+    "prediction",
+    [
+        [[1, 0, 0, 0], [1 / 3, 2 / 3, 0, 0], [1 / 6, 1 / 3, 1 / 2, 0], [1 / 6, 1 / 3, 1 / 2, 0]],
+        [[1, 0, 0, 0], [0.33, 0.67, 0, 0], [0.17, 0.33, 0.5, 0], [0.17, 0.33, 0.5, 0]],
+        [[1.0, 0, 0, 0], [0.333, 0.667, 0, 0], [0.167, 0.333, 0.5, 0], [0.167, 0.333, 0.5, 0]],
+    ],
+    ids=["fractions", "two decimals", "three decimals"],
+)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_hand_written_predictions_pass(prediction, dtype, capsys):
+    check_predicted_weights(lambda: torch.tensor(prediction, dtype=dtype))
+    assert capsys.readouterr().out.startswith("✓ predicted_weights")
+
+
+def test_a_prediction_one_decimal_off_is_rejected():
+    wrong = [[1, 0, 0, 0], [0.3, 0.7, 0, 0], [0.2, 0.3, 0.5, 0], [0.2, 0.3, 0.5, 0]]
+    with pytest.raises(AssertionError, match="largest difference"):
+        check_predicted_weights(lambda: torch.tensor(wrong))
+
+
+def test_a_prediction_as_a_list_asks_for_a_tensor():
+    right = check_predicted_weights.reference().tolist()
+    with pytest.raises(AssertionError, match="return a torch.Tensor"):
+        check_predicted_weights(lambda: right)
 
 
 # ------------------------------------------------------------ NumPy instead of PyTorch

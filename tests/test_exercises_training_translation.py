@@ -158,7 +158,9 @@ def greedy_one_sentence_at_a_time_reencoding(model, src, bos_id, eos_id, max_len
         sentence = sentence[None]  # (1, S)
         tgt = [bos_id]
         for _ in range(max_len):
-            logits = model.decode(torch.tensor([tgt]), model.encode(sentence), sentence)
+            logits = model.decode(
+                torch.tensor([tgt]), model.encode(sentence), model.real_tokens(sentence)
+            )
             token = int(logits[0, -1].argmax())
             if token == eos_id:
                 break
@@ -172,7 +174,9 @@ def greedy_returning_tensors(model, src, bos_id, eos_id, max_len):
     memory = model.encode(src)
     tgt = torch.full((len(src), 1), bos_id)
     for _ in range(max_len):
-        next_token = model.decode(tgt, memory, src)[:, -1].argmax(-1, keepdim=True)
+        next_token = model.decode(tgt, memory, model.real_tokens(src))[:, -1].argmax(
+            -1, keepdim=True
+        )
         tgt = torch.cat([tgt, next_token], dim=1)
         if (tgt == eos_id).any(dim=1).all():
             break

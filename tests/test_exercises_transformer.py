@@ -46,16 +46,16 @@ def test_correct_sinusoidal_alternatives_pass(fn, capsys):
 # ------------------------------------------------------------ decoder_layer alternatives
 
 
-def decoder_layer_explicit(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_mask):
+def decoder_layer_explicit(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_attend):
     norm1, norm2, norm3 = norms
-    h = norm1(x + self_attn(x, x, x, tgt_mask))
+    h = norm1(x + self_attn(x, x, x, tgt_attend))
     h = norm2(h + cross_attn(h, memory, memory))
     return norm3(h + feed_forward(h))
 
 
-def decoder_layer_loop(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_mask):
+def decoder_layer_loop(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_attend):
     sublayers = [
-        lambda y: self_attn(y, y, y, mask=tgt_mask),
+        lambda y: self_attn(y, y, y, mask=tgt_attend),
         lambda y: cross_attn(y, memory, memory, None),
         feed_forward,
     ]
@@ -93,7 +93,7 @@ def test_first_case_is_a_future_token_perturbation():
     case = check_decoder_layer.cases[0]
     x = case.args[0]
     assert torch.equal(x[0, :-1], x[1, :-1]) and not torch.equal(x[0, -1], x[1, -1])
-    ignores_mask = next(m for m in check_decoder_layer.mistakes if "ignored tgt_mask" in m.name)
+    ignores_mask = next(m for m in check_decoder_layer.mistakes if "ignored tgt_attend" in m.name)
     right = check_decoder_layer.reference(*case.args)
     wrong = ignores_mask.implementation(*case.args)
     torch.testing.assert_close(right[0, :-1], right[1, :-1])
@@ -101,8 +101,8 @@ def test_first_case_is_a_future_token_perturbation():
 
 
 def test_dropping_every_residual_is_still_rejected():
-    def no_residuals(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_mask):
-        x = norms[0](self_attn(x, x, x, tgt_mask))
+    def no_residuals(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_attend):
+        x = norms[0](self_attn(x, x, x, tgt_attend))
         x = norms[1](cross_attn(x, memory, memory))
         return norms[2](feed_forward(x))
 

@@ -1,18 +1,18 @@
 """helpers.inspection: recording attention without changing the model, word alignments and
-their scores, entropy, head ablation and the widget's pure function."""
+their scores, entropy, head ablation and the widget's pure function. (Its figures are tested
+in ``test_plotting_inspecting_attention.py``.)"""
 
 from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import pytest
 import torch
 
+import helpers.inspection as inspection
 from helpers.inspection import (
     ablated_heads,
     alignment_counts,
-    alignment_heatmap,
     alignment_links,
     alignment_matrix,
     alignment_scores,
@@ -23,7 +23,6 @@ from helpers.inspection import (
     cross_attention_maps,
     heads_of,
     inspect_sentence,
-    layer_head_heatmap,
     over_words,
     recording_attention,
     threshold_alignment,
@@ -67,6 +66,19 @@ def _batch():
     src = torch.tensor([[5, 6, 7, 2, 0, 0], [4, 5, 6, 7, 8, 2]])
     tgt_in = torch.tensor([[1, 4, 5, 6, 0], [1, 7, 8, 9, 10]])
     return src, tgt_in
+
+
+# --- the package ------------------------------------------------------------------------------
+
+
+def test_the_package_re_exports_exactly_the_public_names_of_its_modules():
+    from helpers.inspection import ablation, alignment, recording, sentence
+
+    modules = (ablation, alignment, recording, sentence)
+    names = [name for module in modules for name in module.__all__]
+    assert sorted(inspection.__all__) == sorted(names)
+    for module in modules:
+        assert all(getattr(inspection, name) is getattr(module, name) for name in module.__all__)
 
 
 # --- recording --------------------------------------------------------------------------------
@@ -355,7 +367,7 @@ def test_ablation_errors_name_the_heads_there_are():
         heads_of(model, "self")
 
 
-# --- the widget's function and the figures ----------------------------------------------------
+# --- the widget's function --------------------------------------------------------------------
 
 
 def test_inspect_sentence_flags_unknown_words_instead_of_failing():
@@ -376,23 +388,3 @@ def test_inspect_sentence_flags_unknown_words_instead_of_failing():
     assert known.unknown_words == [] and known.message == ""
     empty = inspect_sentence(model, SRC_VOCAB, TGT_VOCAB, "   ")
     assert empty.maps is None and empty.translation == "" and "Type an English" in empty.message
-
-
-def test_alignment_heatmap_outlines_every_gold_link():
-    weights = torch.softmax(torch.randn(3, 4), dim=-1)
-    gold = alignment_matrix([(0, 0), (3, 1), (2, 2)], src_len=4, tgt_len=3)
-    ax = alignment_heatmap(weights, gold, ["a", "b", "c"], ["w", "x", "y", "z"])
-    (marks,) = ax.collections
-    assert sorted(map(tuple, marks.get_offsets().tolist())) == [(0, 0), (2, 2), (3, 1)]
-    with pytest.raises(ValueError, match=r"gold must be a \(T, S\) link matrix"):
-        alignment_heatmap(weights, gold.T, ["a", "b", "c"], ["w", "x", "y", "z"])
-    plt.close("all")
-
-
-def test_layer_head_heatmap_writes_every_value():
-    ax = layer_head_heatmap(torch.tensor([[0.1, 0.2], [0.3, 0.4]]), title="AER", label="AER")
-    assert [t.get_text() for t in ax.texts] == ["0.10", "0.20", "0.30", "0.40"]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["layer 0", "layer 1"]
-    with pytest.raises(ValueError, match=r"values must be an \(L, H\) matrix"):
-        layer_head_heatmap(torch.zeros(3), title="x", label="x")
-    plt.close("all")

@@ -216,5 +216,5 @@ def test_head_mask_of_the_wrong_shape_is_an_error():
     mha = MultiHeadAttention(8, 2)
     mha.head_mask = torch.ones(3)
     x = torch.randn(1, 3, 8)
-    with pytest.raises(ValueError, match=r"head_mask must have shape \(H,\) .* = 2; got \(3\)"):
+    with pytest.raises(ValueError, match=r"head_mask must have shape \(H,\) .* = 2; got \(3,\)"):
         mha(x, x, x)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers.translation.checkpoint import load_translator
+from helpers.translation.config import TrainConfig, config_from
 from helpers.translation.data import load_dataset
-from helpers.translation.evaluate import load_translator
 from helpers.translation.evaluation import evaluate_translation
-from helpers.translation.loop import TrainConfig, config_from
 
 CHECKPOINT = Path(__file__).resolve().parents[1] / "data" / "checkpoints" / "toy-en-de.pt"
 
@@ -27,13 +27,14 @@ def test_it_is_small_and_loads_with_weights_only():
 
 
 def test_it_was_trained_with_the_cpu_preset(translator):
-    config = translator[3]
+    config = translator.config
     assert config == TrainConfig(**{**vars(config_from("cpu")), "max_steps": config.max_steps})
-    assert translator[4]["step"] == 1000
+    assert translator.step == 1000 and translator.metrics["valid_bleu"] > 95
 
 
 def test_bleu_on_a_fixed_subset_of_the_test_split(translator):
-    model, src_tok, tgt_tok, _, _ = translator
     examples = load_dataset("toy-en-de", "test", limit=200)
-    scores, hypotheses = evaluate_translation(model, examples, src_tok, tgt_tok, beam_size=1)
+    scores, hypotheses = evaluate_translation(
+        translator.model, examples, translator.src_tokenizer, translator.tgt_tokenizer
+    )
     assert scores.bleu >= 95, f"{scores}; first outputs: {hypotheses[:3]}"

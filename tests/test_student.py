@@ -83,9 +83,14 @@ def test_no_solution_line_survives_and_checkers_do(path):
     for before, after in zip(original.cells, student.cells, strict=True):
         hidden = _solution_lines(before.source)
         if hidden:
-            solution_cells += 1
-            assert before.metadata["nbgrader"]["solution"] is True
-            assert "NotImplementedError" in after.source
+            grading = before.metadata["nbgrader"]
+            assert grading["solution"] is True
+            if before.cell_type == "code":
+                solution_cells += 1
+                assert "NotImplementedError" in after.source
+            else:  # an answer in words, graded by hand: it carries its points itself
+                assert grading["grade"] is True and grading["points"] > 0, grading
+                assert "YOUR ANSWER HERE" in after.source
             kept = set(map(str.strip, after.source.splitlines()))
             assert not kept & set(hidden), f"solution lines survive: {kept & set(hidden)}"
         if CHECKER_CALL.search(before.source):

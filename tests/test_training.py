@@ -1,5 +1,4 @@
-"""helpers.training: the label-smoothed loss against PyTorch's, the warm-up schedule, mixed
-precision choices, the fused-attention switch, the torch.compile fallback and the loss check."""
+"""helpers.training: the label-smoothed loss against PyTorch's and the warm-up schedule."""
 
 from __future__ import annotations
 
@@ -9,18 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers import training
-from helpers.training import (
-    MixedPrecision,
-    NonFiniteLossError,
-    check_finite,
-    inverse_sqrt_lr,
-    inverse_sqrt_schedule,
-    label_smoothed_cross_entropy,
-    maybe_compile,
-    set_fused_attention,
-)
-from helpers.transformer import Seq2SeqTransformer
+from helpers.training import inverse_sqrt_lr, inverse_sqrt_schedule, label_smoothed_cross_entropy
 
 
 def _logits_and_target(pad_id: int = 0):
@@ -106,109 +94,3 @@ def test_inverse_sqrt_schedule_refuses_a_base_lr_other_than_one():
     optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=3e-4)
     with pytest.raises(ValueError, match=r"lr=1.0.*got base learning rates \[0.0003\]"):
         inverse_sqrt_schedule(optimizer, d_model=8, warmup_steps=4)
-
-
-def test_mixed_precision_on_cpu_is_fp32_with_a_disabled_scaler():
-    precision = MixedPrecision("cpu")
-    assert precision.mode == "fp32" and precision.dtype is None
-    assert not precision.scaler.is_enabled()
-    assert "fp32" in precision.description and "\n" not in precision.description
-    x = torch.ones(2, 2)
-    with precision.autocast():
-        assert (x @ x).dtype == torch.float32
-    loss = (x * torch.nn.Parameter(torch.ones(2, 2))).sum()
-    assert precision.scaler.scale(loss) is loss  # disabled: passes through
-
-
-@pytest.mark.parametrize("mode", ["bf16", "fp16"])
-def test_mixed_precision_refuses_half_precision_without_cuda(mode):
-    with pytest.raises(ValueError, match=f"{mode} needs a CUDA device; got cpu"):
-        MixedPrecision("cpu", mode)
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_mixed_precision_refuses_cuda_where_there_is_none():
-    with pytest.raises(ValueError, match="device cuda was given but no CUDA GPU"):
-        MixedPrecision("cuda")
-
-
-def test_mixed_precision_refuses_unknown_modes():
-    with pytest.raises(ValueError, match=r"mode must be one of .*got 'half'"):
-        MixedPrecision("cpu", "half")
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_mixed_precision_auto_on_cuda_autocasts_matmuls():
-    precision = MixedPrecision("cuda")
-    expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    assert precision.dtype == expected
-    assert precision.scaler.is_enabled() == (expected == torch.float16)
-    x = torch.ones(2, 2, device="cuda")
-    with precision.autocast():
-        assert (x @ x).dtype == expected
-
-
-def _model(**kwargs) -> Seq2SeqTransformer:
-    torch.manual_seed(0)
-    return Seq2SeqTransformer(
-        13, 11, d_model=16, nhead=2, num_encoder_layers=2, num_decoder_layers=1,
-        dim_feedforward=32, dropout=0.1, pad_id=0, **kwargs,
-    )  # fmt: skip
-
-
-def test_fused_and_course_attention_give_the_same_outputs():
-    model = _model().eval()
-    src = torch.tensor([[5, 6, 7, 2, 0, 0], [4, 8, 9, 10, 11, 2]])  # padded batch
-    tgt = torch.tensor([[1, 3, 4, 0], [1, 5, 6, 7]])
-    # 2 encoder layers x 1 self-attention + 1 decoder layer x (self + cross)
-    assert set_fused_attention(model, False) == 4
-    course = model(src, tgt)
-    assert set_fused_attention(model, True) == 4
-    assert all(m.fused for m in model.modules() if hasattr(m, "fused"))
-    fused = model(src, tgt)
-    assert torch.allclose(course, fused, atol=1e-5)
-
-
-def test_set_fused_attention_needs_course_attention_modules():
-    with pytest.raises(ValueError, match="Linear contains no .*MultiHeadAttention"):
-        set_fused_attention(torch.nn.Linear(2, 2), True)
-
-
-def test_maybe_compile_off_returns_the_model():
-    model = torch.nn.Linear(2, 2)
-    same, message = maybe_compile(model, False)
-    assert same is model and "off" in message
-
-
-def test_maybe_compile_falls_back_when_torch_compile_raises(monkeypatch):
-    def unsupported(model):
-        raise RuntimeError("Dynamo is not supported on this Python")
-
-    monkeypatch.setattr(training.torch, "compile", unsupported)
-    model = torch.nn.Linear(2, 2)
-    same, message = maybe_compile(model, True)
-    assert same is model
-    assert "Dynamo is not supported" in message and "eagerly" in message
-
-
-def test_maybe_compile_falls_back_on_windows(monkeypatch):
-    monkeypatch.setattr(training.sys, "platform", "win32")
-    model = torch.nn.Linear(2, 2)
-    same, message = maybe_compile(model, True)
-    assert same is model and "Windows" in message
-
-
-def test_maybe_compile_returns_the_compiled_module(monkeypatch):
-    compiled = torch.nn.Identity()
-    monkeypatch.setattr(training.torch, "compile", lambda model: compiled)
-    result, message = maybe_compile(torch.nn.Linear(2, 2), True)
-    assert result is compiled and "on" in message
-
-
-def test_check_finite_passes_finite_losses_and_names_step_and_value():
-    check_finite(torch.tensor(2.5), step=3)
-    check_finite(0.0, step=4)
-    for bad in (float("nan"), float("inf"), -float("inf")):
-        with pytest.raises(NonFiniteLossError, match=rf"is {bad} at step 17.*untouched"):
-            check_finite(torch.tensor(bad), step=17)
-    assert issubclass(NonFiniteLossError, RuntimeError)

@@ -93,8 +93,8 @@ def test_from_torch_matches_outputs_with_padding_and_causal_masks(norm_first, fu
         tgt_key_padding_mask=~tgt_real, memory_key_padding_mask=~src_real,
     )  # fmt: skip
     output = ours(
-        src, tgt, tgt_mask=causal, src_key_padding_mask=src_real,
-        tgt_key_padding_mask=tgt_real, memory_key_padding_mask=src_real,
+        src, tgt, tgt_attend=causal, src_real=src_real,
+        tgt_real=tgt_real, memory_real=src_real,
     )  # fmt: skip
     assert torch.allclose(output, expected, atol=1e-5), (output - expected).abs().max()
     assert torch.allclose(ours(src, tgt), theirs(src, tgt), atol=1e-5)
@@ -170,7 +170,7 @@ def test_seq2seq_shapes_and_encode_decode_halves():
     tgt = torch.tensor([[1, 8, 9], [1, 10, 0]])
     logits = model(src, tgt)
     assert logits.shape == (2, 3, 13)
-    assert torch.allclose(logits, model.decode(tgt, model.encode(src), src))
+    assert torch.allclose(logits, model.decode(tgt, model.encode(src), model.real_tokens(src)))
 
 
 def test_seq2seq_ignores_padding_and_the_future():
@@ -200,3 +200,18 @@ def test_seq2seq_errors():
         model(torch.randn(2, 3), torch.tensor([[1, 2]]))
     with pytest.raises(ValueError, match="same batch size"):
         Transformer(16, 4, 1, 1, 32)(torch.randn(2, 3, 16), torch.randn(3, 3, 16))
+
+
+def test_decode_takes_the_memory_real_token_mask_not_the_source_ids():
+    model = _seq2seq()
+    src = torch.tensor([[3, 4, 5, 0], [6, 7, 0, 0]])
+    tgt = torch.tensor([[1, 8, 9], [1, 10, 0]])
+    memory = model.encode(src)
+    with pytest.raises(ValueError, match=r"boolean \(B, S\), True for real tokens"):
+        model.decode(tgt, memory, src)  # the ids, as the old signature took them
+    with pytest.raises(ValueError, match=r"memory_real must be the \(B, S\) real-token mask"):
+        model.decode(tgt, memory, model.real_tokens(src)[:, :2])
+    # Padding is invisible to the decoder: a shorter, unpadded source gives the same logits.
+    short = model.decode(tgt[1:], model.encode(src[1:, :2]), model.real_tokens(src[1:, :2]))
+    padded = model.decode(tgt[1:], memory[1:], model.real_tokens(src)[1:])
+    assert torch.allclose(short, padded, atol=1e-6)

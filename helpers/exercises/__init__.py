@@ -8,6 +8,8 @@ hint (see :mod:`helpers.exercises.checking`).
 from helpers.exercises.checking import Case, Checker, Mistake
 from helpers.exercises.dot_products_qkv import (
     check_cosine_similarity,
+    check_describing_words,
+    check_predicted_scores,
     check_score_matrix,
     check_soft_lookup,
 )
@@ -18,10 +20,12 @@ from helpers.exercises.inspecting_attention import (
 from helpers.exercises.multi_head_attention import (
     check_merge_heads,
     check_multi_head_attention,
+    check_predicted_rank,
     check_split_heads,
 )
 from helpers.exercises.softmax_and_attention import (
     check_causal_mask,
+    check_predicted_weights,
     check_scaled_dot_product_attention,
     check_stable_softmax,
 )
@@ -41,11 +45,15 @@ __all__ = [
     "check_causal_mask",
     "check_cosine_similarity",
     "check_decoder_layer",
+    "check_describing_words",
     "check_greedy_decode",
     "check_inverse_sqrt_lr",
     "check_label_smoothed_loss",
     "check_merge_heads",
     "check_multi_head_attention",
+    "check_predicted_rank",
+    "check_predicted_scores",
+    "check_predicted_weights",
     "check_scaled_dot_product_attention",
     "check_score_matrix",
     "check_sinusoidal_encoding",

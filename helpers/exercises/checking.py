@@ -28,6 +28,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from helpers._utils import describe_shape
+
 __all__ = ["Case", "Checker", "Mistake"]
 
 Library = Literal["numpy", "torch"]
@@ -85,7 +87,7 @@ def _shape_of(x: Any) -> str:
     if isinstance(x, tuple):
         return "(" + ", ".join(_shape_of(item) for item in x) + ")"
     if torch.is_tensor(x) or isinstance(x, np.ndarray):
-        return f"{tuple(x.shape)} {str(x.dtype).replace('torch.', '')}"
+        return f"{describe_shape(x)} {str(x.dtype).replace('torch.', '')}"
     return _type_name(x)
 
 
@@ -120,7 +122,7 @@ class Checker:
             )
         for case in self.cases:
             self._check_case(fn, case)
-        print(f"✓ {self.exercise}: your function passed all {len(self.cases)} checks.")
+        print(f"✓ {self.exercise}: {_passed(len(self.cases))}")
 
     def _run(self, fn: Callable[..., Any], case: Case) -> Any:
         # Deep copies: a function that modifies its inputs in place must not spoil later runs.
@@ -195,6 +197,10 @@ class Checker:
             else:
                 what = f"expected {_shape_of(expected)}, got {_shape_of(result)}"
             raise self._fail(case, what, mistake)
+
+
+def _passed(n: int) -> str:
+    return "your answer passed the check." if n == 1 else f"your answer passed all {n} checks."
 
 
 def _difference(result: Any, expected: Any) -> str:

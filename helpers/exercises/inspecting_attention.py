@@ -9,7 +9,7 @@
 
 Each mistake below is a small wrong implementation. The test cases are chosen so that every
 mistake gives a result different from the correct one *and* from every other mistake, at
-the first case where it goes wrong; ``tests/test_exercises_inspection.py`` proves it.
+the first case where it goes wrong; ``tests/test_exercises_inspecting_attention.py`` proves it.
 """
 
 from __future__ import annotations

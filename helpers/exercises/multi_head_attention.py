@@ -2,13 +2,15 @@
 
 - ``check_split_heads(split_heads)``: ``split_heads(x, num_heads)``, (B, T, D) -> (B, H, T, Dh)
 - ``check_merge_heads(merge_heads)``: ``merge_heads(x)``, (B, H, T, Dh) -> (B, T, H * Dh)
+- ``check_predicted_rank(predicted_rank)``: ``predicted_rank(T, D, H)``, a prediction (made
+  before measuring it) of the rank of one head's (T, T) score matrix Q_h K_hᵀ
 - ``check_multi_head_attention(multi_head_attention)``:
   ``multi_head_attention(query, key, value, w_q, w_k, w_v, w_o, num_heads, mask=None)``
   -> ``(output (B, T, D), weights (B, H, T, S))``, with (D, D) weights used as ``x @ w``
 
 Each mistake below is a small wrong implementation. The test cases are chosen so that every
 mistake gives a result different from the correct one *and* from every other mistake, at
-the first case where it goes wrong; ``tests/test_exercises_multi_head.py`` proves it.
+the first case where it goes wrong; ``tests/test_exercises_multi_head_attention.py`` proves it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ import math
 
 import torch
 
+from helpers.attention import padding_mask
 from helpers.exercises.checking import Case, Checker, Mistake
 
-__all__ = ["check_merge_heads", "check_multi_head_attention", "check_split_heads"]
+__all__ = [
+    "check_merge_heads",
+    "check_multi_head_attention",
+    "check_predicted_rank",
+    "check_split_heads",
+]
 
 
 def _randn(*shape: int, seed: int) -> torch.Tensor:
@@ -195,6 +203,54 @@ check_merge_heads = Checker(
 )
 
 
+# --- predicted_rank(T, D, H) -----------------------------------------------------------------
+
+
+def _predicted_rank(T: int, D: int, H: int) -> int:
+    """Q_h K_hᵀ is (T, Dh) @ (Dh, T): its rank is at most Dh = D // H, and at most T."""
+    return min(T, D // H)
+
+
+check_predicted_rank = Checker(
+    exercise="predicted_rank",
+    library="torch",
+    reference=_predicted_rank,
+    cases=[
+        Case("T = 32 tokens of width D = 64, one head (Dh = 64)", (32, 64, 1)),
+        Case("T = 100 tokens of width D = 64, 4 heads (Dh = 16)", (100, 64, 4)),
+        Case("T = 32 tokens of width D = 64, 16 heads (Dh = 4)", (32, 64, 16)),
+        Case("T = 10 tokens of width D = 64, 2 heads (Dh = 32)", (10, 64, 2)),
+        Case("T = 6 tokens of width D = 12, 3 heads (Dh = 4)", (6, 12, 3)),
+    ],
+    mistakes=[
+        Mistake(
+            "predicted Dh = D // H, forgetting that the number of tokens T caps the rank too",
+            "Q_h K_hᵀ is a (T, T) matrix: no (T, T) matrix has rank above T, however wide the "
+            "head. The rank is at most Dh and at most T.",
+            lambda T, D, H: D // H,
+        ),
+        Mistake(
+            "predicted the rank of one wide head, min(T, D), ignoring the split into heads",
+            "Each head sees only its own Dh = D // H features: Q_h is (T, Dh) and K_hᵀ is "
+            "(Dh, T), and a product's rank is at most the smaller inner dimension, Dh.",
+            lambda T, D, H: min(T, D),
+        ),
+        Mistake(
+            "predicted full rank, T, as if the score matrix could be any (T, T) matrix",
+            "The scores are a product Q_h K_hᵀ through a bottleneck of Dh features: "
+            "rank(A B) <= min(rank A, rank B), so the rank is at most Dh = D // H.",
+            lambda T, D, H: T,
+        ),
+        Mistake(
+            "predicted H, the number of heads, instead of something set by each head's width",
+            "The rank of one head's scores depends on that head's width Dh = D // H (and on T), "
+            "not on how many other heads there are.",
+            lambda T, D, H: H,
+        ),
+    ],
+)
+
+
 # --- multi_head_attention(query, key, value, w_q, w_k, w_v, w_o, num_heads, mask=None) -------
 
 
@@ -260,7 +316,7 @@ def _attention_inputs(B: int, T: int, S: int, D: int, *, seed: int, self_attenti
 
 def _lengths_mask(lengths: list[int], S: int) -> torch.Tensor:
     """(B, 1, S): True for the first ``lengths[b]`` keys of sequence b."""
-    return (torch.arange(S) < torch.tensor(lengths)[:, None])[:, None, :]
+    return padding_mask(torch.tensor(lengths), S)
 
 
 check_multi_head_attention = Checker(

@@ -2,12 +2,15 @@
 
 - ``check_stable_softmax(stable_softmax)``: ``stable_softmax(x, dim=-1)``
 - ``check_causal_mask(causal_mask)``: ``causal_mask(T)`` -> (T, T) bool, True where j <= i
+- ``check_predicted_weights(predicted_weights)``: ``predicted_weights()`` -> the (4, 4)
+  weights of a masked example, predicted by hand (scores ln(j + 1), causal mask, key 3
+  padding); compared within 0.01, so 0.33 for 1/3 is fine
 - ``check_scaled_dot_product_attention(attention)``: ``attention(q, k, v, mask=None)``
   -> ``(output, weights)``
 
 Each mistake below is a small wrong implementation. The test cases are chosen so that every
 mistake gives a result different from the correct one *and* from every other mistake, at
-the first case where it goes wrong; ``tests/test_exercises_softmax_attention.py`` proves it.
+the first case where it goes wrong; ``tests/test_exercises_softmax_and_attention.py`` proves it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,15 @@ import math
 
 import torch
 
+from helpers.attention import causal_mask, padding_mask, softmax
 from helpers.exercises.checking import Case, Checker, Mistake
 
-__all__ = ["check_causal_mask", "check_scaled_dot_product_attention", "check_stable_softmax"]
+__all__ = [
+    "check_causal_mask",
+    "check_predicted_weights",
+    "check_scaled_dot_product_attention",
+    "check_stable_softmax",
+]
 
 
 # --- stable_softmax(x, dim=-1) ---------------------------------------------------------------
@@ -215,6 +224,98 @@ check_causal_mask = Checker(
 )
 
 
+# --- predicted_weights() -> (4, 4): a prediction made by hand --------------------------------
+# "I like tea <pad>": every query gives key j the score ln(j + 1), so exp(score) = j + 1; the
+# mask is causal & padding (length 3 of T = 4). The notebook prints these scores and this mask.
+
+_PREDICTION_SCORES = torch.log(torch.arange(1.0, 5.0)).expand(4, 4)  # (T, S): s_ij = ln(j + 1)
+_CAUSAL = causal_mask(4)
+_REAL_KEYS = padding_mask(torch.tensor([3]), 4)[0]  # (1, S): keys 0..2 are real
+
+
+def _weights_under(mask: torch.Tensor) -> torch.Tensor:
+    """softmax of the example's scores under ``mask``; a row with no key gets zeros."""
+    return softmax(_PREDICTION_SCORES.masked_fill(~mask, float("-inf")), dim=-1)
+
+
+def _predicted_weights() -> torch.Tensor:
+    return _weights_under(_CAUSAL & _REAL_KEYS)
+
+
+def _prediction_no_padding() -> torch.Tensor:
+    return _weights_under(_CAUSAL.clone())
+
+
+def _prediction_no_causal() -> torch.Tensor:
+    return _weights_under(_REAL_KEYS.expand(4, 4))
+
+
+def _prediction_pad_query_silenced() -> torch.Tensor:
+    weights = _predicted_weights()
+    weights[3] = 0.0
+    return weights
+
+
+def _prediction_masked_after_softmax() -> torch.Tensor:
+    return softmax(_PREDICTION_SCORES, dim=-1) * (_CAUSAL & _REAL_KEYS)
+
+
+def _prediction_equal_weights() -> torch.Tensor:
+    mask = (_CAUSAL & _REAL_KEYS).float()
+    return mask / mask.sum(dim=-1, keepdim=True)
+
+
+def _prediction_transposed_mask() -> torch.Tensor:
+    return _weights_under(_CAUSAL.T & _REAL_KEYS)
+
+
+check_predicted_weights = Checker(
+    exercise="predicted_weights",
+    library="torch",
+    reference=_predicted_weights,
+    cases=[Case("the (4, 4) example: scores ln(j + 1), causal mask, key 3 padding")],
+    mistakes=[
+        Mistake(
+            "forgot the padding mask: the <pad> query's row gives weight to the <pad> key",
+            "Key 3 is <pad>: no query may attend to it, so column 3 is 0 in every row, the "
+            "<pad> query's row included.",
+            _prediction_no_padding,
+        ),
+        Mistake(
+            "forgot the causal mask: every query sees all three real keys",
+            "Query i sees only keys j <= i: row 0 has one visible key, row 1 two, rows 2 "
+            "and 3 three.",
+            _prediction_no_causal,
+        ),
+        Mistake(
+            "gave the <pad> query zero weights",
+            "The padding mask blocks <pad> *keys*, not queries: query 3 still sees keys "
+            "0, 1 and 2 (and its output is simply never used).",
+            _prediction_pad_query_silenced,
+        ),
+        Mistake(
+            "took the softmax over all four keys, then zeroed the blocked ones",
+            "Blocked scores become -inf before the softmax, so each row is renormalised over "
+            "its visible keys only: every row sums to 1.",
+            _prediction_masked_after_softmax,
+        ),
+        Mistake(
+            "equal weights on the visible keys: the scores were left out",
+            "exp(score) = j + 1, so among the visible keys, key j gets weight proportional "
+            "to j + 1: divide each by the sum over the visible keys.",
+            _prediction_equal_weights,
+        ),
+        Mistake(
+            "read the mask transposed: query i sees keys j >= i",
+            "Row i is the query, column j the key, and causal means j <= i: the lower triangle.",
+            _prediction_transposed_mask,
+        ),
+    ],
+    atol=0.01,
+    rtol=0.0,
+)
+
+
 # --- attention(q, k, v, mask=None) -> (output, weights) ------------------------------------
 
 
@@ -267,7 +368,7 @@ def _qkv(*shapes: tuple[int, ...], seed: int) -> tuple[torch.Tensor, ...]:
 
 def _key_padding(lengths: list[int], S: int) -> torch.Tensor:
     """(B, 1, S): True for the first ``lengths[b]`` keys of sequence b."""
-    return (torch.arange(S) < torch.tensor(lengths)[:, None])[:, None, :]
+    return padding_mask(torch.tensor(lengths), S)
 
 
 check_scaled_dot_product_attention = Checker(

@@ -285,6 +285,9 @@ class _ScriptedTranslator(nn.Module):
     def encode(self, src: torch.Tensor) -> torch.Tensor:
         return src.float().unsqueeze(-1)  # (B, S, 1): the "memory" carries the source
 
+    def real_tokens(self, src: torch.Tensor) -> torch.Tensor:
+        return src != PAD
+
     def _next(self, source: list[int], prefix: list[int]) -> int:
         words = self.script[source[0]]
         if words is None:
@@ -294,7 +297,12 @@ class _ScriptedTranslator(nn.Module):
             return words[i] if i < len(words) else EOS
         return 3 + (3 * prefix[-1] + i) % (self.vocab_size - 3)
 
-    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, memory_real: torch.Tensor):
+        if memory_real is None or memory_real.shape != memory.shape[:2]:
+            raise ValueError(
+                "decode(tgt, memory, memory_real) needs the (B, S) real-token mask of the "
+                "source as its third argument: model.real_tokens(src)"
+            )
         sources = memory[..., 0].long().tolist()  # from memory: each row its own sentence
         logits = torch.zeros(*tgt.shape, self.vocab_size)
         for b, (source, row) in enumerate(zip(sources, tgt.tolist(), strict=True)):
@@ -322,7 +330,7 @@ def _greedy_variant(
         ended = torch.zeros(src.shape[0], dtype=torch.bool)
         with torch.no_grad():
             for _ in range(steps(max_len)):
-                logits = model.decode(prefix(tgt), memory, src)  # (B, t, V)
+                logits = model.decode(prefix(tgt), memory, model.real_tokens(src))  # (B, t, V)
                 next_token = logits.argmax(dim=vocabulary_dim)[:, position]  # (B,)
                 tgt = torch.cat([tgt, next_token[:, None]], dim=1)
                 ended |= next_token == eos_id
@@ -437,7 +445,8 @@ check_greedy_decode = _IdListsChecker(
         ),
         Mistake(
             "decoded only the last token instead of the whole prefix",
-            "The decoder needs everything generated so far: model.decode(tgt, memory, src) with "
+            "The decoder needs everything generated so far: model.decode(tgt, memory, memory_real) "
+            "with "
             "the full (B, t) prefix, then read the prediction at the last position.",
             _greedy_last_token_only,
         ),

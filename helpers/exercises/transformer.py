@@ -3,7 +3,7 @@
 - ``check_sinusoidal_encoding(sinusoidal_encoding)``: ``sinusoidal_encoding(max_len, d_model)``
   -> (max_len, D) with PE[p, 2i] = sin(p / 10000^(2i/D)), PE[p, 2i+1] = cos(p / 10000^(2i/D))
 - ``check_decoder_layer(decoder_layer)``: ``decoder_layer(x, memory, self_attn, cross_attn,
-  feed_forward, norms, tgt_mask)`` -> (B, T, D), the post-LN wiring of one decoder layer
+  feed_forward, norms, tgt_attend)`` -> (B, T, D), the post-LN wiring of one decoder layer
 
 Each mistake below is a small wrong implementation. The test cases are chosen so that every
 mistake gives a result different from the correct one *and* from every other mistake, at
@@ -124,7 +124,7 @@ check_sinusoidal_encoding = Checker(
 )
 
 
-# --- decoder_layer(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_mask) --------
+# --- decoder_layer(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_attend) --------
 
 
 class _Attention(nn.Module):
@@ -168,9 +168,9 @@ def _decoder_variant(
     """The layer built from parts; the defaults give the correct post-LN layer, and each
     mistake below swaps exactly one part for its wrong version."""
 
-    def decoder_layer(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_mask):
+    def decoder_layer(x, memory, self_attn, cross_attn, feed_forward, norms, tgt_attend):
         sublayers = (
-            lambda y: self_attn(y, y, y, mask(tgt_mask)),
+            lambda y: self_attn(y, y, y, mask(tgt_attend)),
             lambda y: cross_attn(*cross(y, memory)),
             feed_forward,
         )
@@ -221,7 +221,7 @@ check_decoder_layer = Checker(
         Mistake(
             "no residual connection around the masked self-attention",
             "Each sublayer is wrapped as norm(x + sublayer(x)): add x back before norms[0], "
-            "x = norms[0](x + self_attn(x, x, x, tgt_mask)).",
+            "x = norms[0](x + self_attn(x, x, x, tgt_attend)).",
             _decoder_no_self_residual,
         ),
         Mistake(
@@ -249,21 +249,21 @@ check_decoder_layer = Checker(
             _decoder_queries_from_memory,
         ),
         Mistake(
-            "ignored tgt_mask, so each position sees the future",
-            "Pass tgt_mask to the self-attention: self_attn(x, x, x, tgt_mask). Without it "
+            "ignored tgt_attend, so each position sees the future",
+            "Pass tgt_attend to the self-attention: self_attn(x, x, x, tgt_attend). Without it "
             "position t attends to tokens after t, which at generation time do not exist yet.",
             _decoder_ignores_mask,
         ),
         Mistake(
-            "inverted mask: passed ~tgt_mask, so each position sees only the future",
-            "This course's masks mean True = may attend; pass tgt_mask as it is. (Only "
+            "inverted mask: passed ~tgt_attend, so each position sees only the future",
+            "This course's masks mean True = may attend; pass tgt_attend as it is. (Only "
             "torch.nn.Transformer's boolean masks mean the opposite.)",
             _decoder_inverted_mask,
         ),
         Mistake(
             "pre-LN wiring x + sublayer(norm(x)) instead of post-LN norm(x + sublayer(x))",
             "This exercise asks for the 2017 paper's post-LN layer: add first, then "
-            "normalise, x = norms[0](x + self_attn(x, x, x, tgt_mask)), and so on.",
+            "normalise, x = norms[0](x + self_attn(x, x, x, tgt_attend)), and so on.",
             _decoder_pre_ln,
         ),
         Mistake(

@@ -1,6 +1,7 @@
-"""Translation pairs as token ids, and batches that waste little padding.
+"""Translation pairs as token ids, and batches that waste little padding; used in
+`05_training_translation`.
 
-Derived in `05_training_translation`. A batch is padded to its longest sequence, so its cost
+A batch is padded to its longest sequence, so its cost
 is (number of sequences) × (longest length): the padded tokens the model computes on. Random
 batches mix short and long sentences and pad a lot; ``TokenBatchSampler`` sorts examples of
 similar length together (within shuffled chunks, to keep the order random) and fills every
@@ -11,14 +12,16 @@ Shapes: B batch, S source length, T target length (the tokens the decoder reads 
 
 from __future__ import annotations
 
-import functools
 import reprlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
+from helpers._utils import check_positive_int
+from helpers.attention import padding_mask
+from helpers.translation.data import Example
 from helpers.translation.tokenization import Tokenizer
 
 __all__ = [
@@ -27,7 +30,6 @@ __all__ = [
     "TranslationDataset",
     "collate",
     "encode_pairs",
-    "make_collate",
     "padding_waste",
     "random_batches",
 ]
@@ -35,13 +37,8 @@ __all__ = [
 IdPair = tuple[list[int], list[int]]
 
 
-class _Example(Protocol):
-    src: str
-    tgt: str
-
-
 def encode_pairs(
-    examples: Iterable[_Example],
+    examples: Iterable[Example],
     src_tokenizer: Tokenizer,
     tgt_tokenizer: Tokenizer,
     *,
@@ -50,8 +47,7 @@ def encode_pairs(
     """Encode ``.src``/``.tgt`` strings as ``(src ids + [EOS], [BOS] + tgt ids + [EOS])``.
 
     Returns ``(pairs, num_dropped)``: with ``max_len``, a pair is dropped when either side,
-    special tokens included, has more than ``max_len`` ids. Derived in
-    `05_training_translation`.
+    special tokens included, has more than ``max_len`` ids.
     """
     if max_len is not None and (not isinstance(max_len, int) or max_len < 2):
         raise ValueError(f"max_len must be None or an integer >= 2 (BOS + EOS); got {max_len!r}")
@@ -71,7 +67,6 @@ class TranslationDataset(torch.utils.data.Dataset):
 
     ``src`` ends with EOS; ``tgt`` runs BOS ... EOS, one longer than the T tokens the decoder
     reads. ``lengths[i] = max(S, T)`` of example i is its cost for ``TokenBatchSampler``.
-    Derived in `05_training_translation`.
     """
 
     def __init__(self, pairs: Sequence[IdPair]) -> None:
@@ -111,7 +106,6 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
     ``num_replicas``-th batch from ``rank`` on. The last ``len(batches) % num_replicas``
     batches are dropped, so all ranks run the same number of steps and DDP never waits for a
     rank that has finished; for evaluation that must see every example, use one replica.
-    Derived in `05_training_translation`.
     """
 
     def __init__(
@@ -126,9 +120,8 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
         rank: int = 0,
     ) -> None:
         self.lengths = _checked_lengths(lengths, max_tokens)
-        for name, value in (("bucket_size", bucket_size), ("num_replicas", num_replicas)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        check_positive_int("bucket_size", bucket_size)
+        check_positive_int("num_replicas", num_replicas)
         if not isinstance(rank, int) or not 0 <= rank < num_replicas:
             raise ValueError(f"rank must lie in [0, num_replicas={num_replicas}); got {rank!r}")
         self.max_tokens = max_tokens
@@ -175,20 +168,14 @@ class TokenBatchSampler(torch.utils.data.Sampler[list[int]]):
 
 
 def random_batches(lengths: Sequence[int], max_tokens: int, *, seed: int = 0) -> list[list[int]]:
-    """Baseline for ``TokenBatchSampler``: indices in random order, packed under the same budget.
-
-    Derived in `05_training_translation`.
-    """
+    """Baseline for ``TokenBatchSampler``: indices in random order, packed under the same budget."""
     lengths = _checked_lengths(lengths, max_tokens)
     order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(seed))
     return _pack(order.tolist(), lengths, max_tokens)
 
 
 def padding_waste(batches: Iterable[Sequence[int]], lengths: Sequence[int]) -> float:
-    """Fraction of padded positions among all positions of the batches (0 = no padding).
-
-    Derived in `05_training_translation`.
-    """
+    """Fraction of padded positions among all positions of the batches (0 = no padding)."""
     real = padded = 0
     for batch in batches:
         if len(batch):
@@ -200,18 +187,18 @@ def padding_waste(batches: Iterable[Sequence[int]], lengths: Sequence[int]) -> f
 
 
 class TranslationBatch(NamedTuple):
-    """A padded batch; the masks follow ``helpers.transformer``: True for real tokens.
+    """A padded batch; ``src_real``/``tgt_real`` are True for real tokens, False for padding.
 
     ``tgt_in`` is each target without its last token (starts with BOS), ``tgt_out`` the same
     target without BOS (ends with EOS): position t of ``tgt_in`` predicts position t of
-    ``tgt_out``. Derived in `05_training_translation`.
+    ``tgt_out``.
     """
 
     src: torch.Tensor  # (B, S)
     tgt_in: torch.Tensor  # (B, T)
     tgt_out: torch.Tensor  # (B, T)
-    src_key_padding_mask: torch.Tensor  # (B, S)
-    tgt_key_padding_mask: torch.Tensor  # (B, T), for tgt_in and tgt_out alike
+    src_real: torch.Tensor  # (B, S)
+    tgt_real: torch.Tensor  # (B, T), for tgt_in and tgt_out alike
     num_tgt_tokens: int  # real (non-padding) tokens in tgt_out: the loss is averaged over them
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> TranslationBatch:
@@ -221,10 +208,7 @@ class TranslationBatch(NamedTuple):
 
 
 def collate(batch: Sequence[tuple[torch.Tensor, torch.Tensor]], pad_id: int) -> TranslationBatch:
-    """Pad ``TranslationDataset`` items into a ``TranslationBatch``; src (B, S), tgt_* (B, T).
-
-    Derived in `05_training_translation`.
-    """
+    """Pad ``TranslationDataset`` items into a ``TranslationBatch``; src (B, S), tgt_* (B, T)."""
     if not batch:
         raise ValueError("collate needs at least one (src, tgt) pair; got an empty batch")
     src = [torch.as_tensor(s, dtype=torch.long) for s, _ in batch]
@@ -240,27 +224,14 @@ def collate(batch: Sequence[tuple[torch.Tensor, torch.Tensor]], pad_id: int) -> 
         src=pad_sequence(src, batch_first=True, padding_value=pad_id),
         tgt_in=pad_sequence([t[:-1] for t in tgt], batch_first=True, padding_value=pad_id),
         tgt_out=pad_sequence([t[1:] for t in tgt], batch_first=True, padding_value=pad_id),
-        src_key_padding_mask=_real_tokens(src_lengths),
-        tgt_key_padding_mask=_real_tokens(tgt_lengths),
+        src_real=padding_mask(src_lengths)[:, 0],
+        tgt_real=padding_mask(tgt_lengths)[:, 0],
         num_tgt_tokens=int(tgt_lengths.sum()),
     )
 
 
-def make_collate(
-    pad_id: int,
-) -> Callable[[Sequence[tuple[torch.Tensor, torch.Tensor]]], TranslationBatch]:
-    """``collate`` with ``pad_id`` fixed, picklable for ``DataLoader(..., num_workers=n)``."""
-    return functools.partial(collate, pad_id=pad_id)
-
-
-def _real_tokens(lengths: torch.Tensor) -> torch.Tensor:
-    """(B,) lengths -> (B, max length) boolean, True for real tokens."""
-    return torch.arange(int(lengths.max())) < lengths[:, None]
-
-
 def _checked_lengths(lengths: Sequence[int], max_tokens: int) -> list[int]:
-    if not isinstance(max_tokens, int) or max_tokens < 1:
-        raise ValueError(f"max_tokens must be a positive integer; got {max_tokens!r}")
+    check_positive_int("max_tokens", max_tokens)
     lengths = [int(n) for n in lengths]
     if not lengths:
         raise ValueError("lengths must hold one length per example; got none")

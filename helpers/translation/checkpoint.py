@@ -1,4 +1,5 @@
-"""Save and resume training exactly, as derived in `05_training_translation`.
+"""Save and resume training exactly, and load a trained translator; used in
+`05_training_translation`.
 
 A checkpoint is one file holding everything that decides what the next training step does:
 the weights, the optimizer's moments, the learning-rate schedule, the loss scaler, every
@@ -6,6 +7,12 @@ random number generator (dropout masks, shuffling), the step, the configuration 
 tokenizers. Restored into fresh objects, training continues bit for bit as if it had never
 stopped. Files are written atomically (a crash mid-save leaves the previous checkpoint as it
 was) and read with ``torch.load(weights_only=True)``, which runs no code from the file.
+
+``load_translator`` turns a checkpoint back into a ``Translator`` (the model in eval mode, its
+tokenizers, configuration, step and scores); ``save_translator`` writes one as a small
+model-only file, such as the one shipped in ``data/checkpoints``. ``average_checkpoints``
+averages the weights of several checkpoints of one run, which often translates better than
+any one of them.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import pickle
 import random
 import uuid
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +30,19 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["average_checkpoints", "load_checkpoint", "restore_training", "save_checkpoint"]
+from helpers.transformer import Seq2SeqTransformer
+from helpers.translation.config import TrainConfig, build_model
+from helpers.translation.tokenization import Tokenizer, tokenizer_from_state
+
+__all__ = [
+    "Translator",
+    "average_checkpoints",
+    "load_checkpoint",
+    "load_translator",
+    "restore_training",
+    "save_checkpoint",
+    "save_translator",
+]
 
 REQUIRED_KEYS = (
     "model",
@@ -114,8 +134,7 @@ def save_checkpoint(
     ``path`` is untouched and the temporary file is removed. ``config``, ``tokenizers``
     (name -> the tokenizer's state), ``metrics`` and ``extra`` must hold plain types (str,
     int, float, bool, bytes, None, tensors, lists, tuples, dicts), so that
-    ``load_checkpoint`` can read them with ``weights_only=True``. Derived in
-    `05_training_translation`.
+    ``load_checkpoint`` can read them with ``weights_only=True``.
     """
     if not isinstance(step, int) or isinstance(step, bool) or step < 0:
         raise ValueError(f"step must be a non-negative int; got {step!r}")
@@ -164,8 +183,7 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> di
     Returns the dict of ``REQUIRED_KEYS``: "model" (a state_dict), "optimizer", "scheduler",
     "scaler" (states or None), "rng", "step", "config", "tokenizers", "metrics", "extra".
     A missing file raises ``FileNotFoundError``; a file that is not a readable checkpoint
-    (truncated, corrupt, another format) or lacks keys raises ``ValueError``. Derived in
-    `05_training_translation`.
+    (truncated, corrupt, another format) or lacks keys raises ``ValueError``.
     """
     path = Path(path)
     if not path.is_file():
@@ -175,10 +193,12 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> di
     except PermissionError:
         raise
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
-        reason = (str(error).strip().splitlines() or [""])[0]
+        reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
+        if isinstance(error, pickle.UnpicklingError):  # not torch's advice to load unsafely
+            reason = "it is not a file torch.save wrote, or holds objects besides tensors"
         raise ValueError(
-            f"{path} is not a valid course checkpoint: torch.load could not read it "
-            f"({type(error).__name__}: {reason})"
+            f"{path} is not a valid course checkpoint: torch.load could not read it, so it is "
+            f"truncated, corrupt or in another format ({reason})"
         ) from error
     if not isinstance(checkpoint, dict):
         raise ValueError(
@@ -209,7 +229,6 @@ def restore_training(
     scaler as for a new run, then call this: continuing from the returned step gives the same
     weights as a run that never stopped. ``restore_rng`` also restores the torch (CPU and each
     CUDA device present), Python and NumPy generators, which decide dropout and shuffling.
-    Derived in `05_training_translation`.
     """
     _unwrap(model).load_state_dict(checkpoint["model"])
     for name, target in (("optimizer", optimizer), ("scheduler", scheduler), ("scaler", scaler)):
@@ -231,17 +250,24 @@ def average_checkpoints(paths: Sequence[str | os.PathLike]) -> dict:
     ``paths`` (e.g. the last few of a run, which often translates better than any one of
     them); integer tensors (counters) are taken from the last checkpoint.
 
-    Load it with ``model.load_state_dict(...)``. Derived in `05_training_translation`.
+    Load it with ``model.load_state_dict(...)``.
     """
     if not paths:
         raise ValueError("average_checkpoints needs at least one checkpoint path; got none")
-    first = load_checkpoint(paths[0])["model"]
+    first_checkpoint = load_checkpoint(paths[0])
+    first = first_checkpoint["model"]
     dtypes = {key: value.dtype for key, value in first.items()}
     total = {
         key: value.double() if value.is_floating_point() else value for key, value in first.items()
     }
     for path in paths[1:]:
-        state = load_checkpoint(path)["model"]
+        checkpoint = load_checkpoint(path)
+        if checkpoint["tokenizers"] != first_checkpoint["tokenizers"]:
+            raise ValueError(
+                f"{path} and {paths[0]} have different tokenizers: they are not checkpoints of "
+                "one run, and averaging their weights would mix unrelated vocabularies"
+            )
+        state = checkpoint["model"]
         if set(state) != set(total):
             raise ValueError(
                 f"{path} has different model keys from {paths[0]}: "
@@ -258,3 +284,63 @@ def average_checkpoints(paths: Sequence[str | os.PathLike]) -> dict:
         key: (value / len(paths)).to(dtypes[key]) if value.is_floating_point() else value
         for key, value in total.items()
     }
+
+
+@dataclass(frozen=True)
+class Translator:
+    """A trained translation model with what it needs to translate, from ``load_translator``."""
+
+    model: Seq2SeqTransformer  # in eval mode
+    src_tokenizer: Tokenizer
+    tgt_tokenizer: Tokenizer
+    config: TrainConfig  # the run that trained it
+    step: int  # optimizer updates it was trained for
+    metrics: dict  # the scores saved with it, e.g. the last validation BLEU
+
+
+def load_translator(path: str | os.PathLike, device: torch.device | str = "cpu") -> Translator:
+    """The translator saved at ``path`` (``last.pt``, ``best.pt`` or a model-only copy), its
+    model in eval mode on ``device``.
+
+    A missing file is a ``FileNotFoundError``; a file that is not a translator checkpoint
+    (corrupt, another format, another model) is a ``ValueError`` that says why.
+    """
+    checkpoint = load_checkpoint(path)
+    try:
+        config = TrainConfig.from_dict(checkpoint["config"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path} holds no valid training configuration: {error}") from None
+    states = checkpoint["tokenizers"]
+    if not isinstance(states, dict) or set(states) != {"src", "tgt"}:
+        raise ValueError(
+            f"{path} is not a translator checkpoint: it holds tokenizers "
+            f"{sorted(states) if isinstance(states, dict) else states!r}, not 'src' and 'tgt'"
+        )
+    src, tgt = tokenizer_from_state(states["src"]), tokenizer_from_state(states["tgt"])
+    model = build_model(config, len(src), len(tgt), src.pad_id)
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise ValueError(
+            f"{path}: its weights do not fit the model its configuration describes ({reason})"
+        ) from None
+    return Translator(
+        model.to(device).eval(), src, tgt, config, int(checkpoint["step"]), checkpoint["metrics"]
+    )
+
+
+def save_translator(translator: Translator, path: str | os.PathLike) -> None:
+    """Write ``translator`` as a model-only checkpoint (weights, configuration, tokenizers,
+    step, metrics; no optimizer state), which ``load_translator`` reads back."""
+    save_checkpoint(
+        path,
+        model=translator.model,
+        step=translator.step,
+        config=asdict(translator.config),
+        tokenizers={
+            "src": translator.src_tokenizer.to_state(),
+            "tgt": translator.tgt_tokenizer.to_state(),
+        },
+        metrics=translator.metrics,
+    )

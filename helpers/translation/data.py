@@ -1,4 +1,5 @@
-"""Parallel corpora for translation, as loaded in `05_training_translation`.
+"""Parallel corpora for translation, used in `05_training_translation` and
+`06_inspecting_attention`.
 
 Every loader returns a list of ``Example(src, tgt, alignment, phenomena)``, and
 ``load_dataset(name, split)`` is the one entry point the notebooks use:
@@ -66,8 +67,7 @@ _LINK = re.compile(r"(\d+)-(\d+)")
 @dataclass(frozen=True)
 class Example:
     """One sentence pair: source and target text, optionally the gold word alignment as
-    (source token, target token) index pairs over ``tokenize`` tokens, and phenomenon tags.
-    Derived in `05_training_translation`."""
+    (source token, target token) index pairs over ``tokenize`` tokens, and phenomenon tags."""
 
     src: str
     tgt: str
@@ -98,7 +98,7 @@ def load_dataset(
     English by default, ``src_lang="en", tgt_lang="de"`` reverses it) or a path: a TSV file,
     read whole (``split`` stays None; options go to ``load_parallel_tsv``), or a directory
     with one ``<split>.tsv`` or ``<split>.tsv.gz`` per split. ``root`` points a named corpus
-    at a local directory instead of its default place. Derived in `05_training_translation`.
+    at a local directory instead of its default place.
     """
     if isinstance(name, str) and name.lower() in DATASETS:
         if name.lower() == "toy-en-de":
@@ -137,7 +137,7 @@ def load_multi30k(
     With ``root``, reads ``<file>.gz`` (or the decompressed ``<file>``) from that directory
     and downloads nothing; without it, downloads the missing files from ``base_url`` into
     ``cache_dir() / "multi30k"``, verifying their sha256. Lines are kept as published, only
-    the newline removed. Derived in `05_training_translation`.
+    the newline removed.
     """
     split = _canonical_split("multi30k", split, tuple(MULTI30K_LINES), _MULTI30K_ALIASES)
     if {src_lang, tgt_lang} != set(_MULTI30K_LANGUAGES):
@@ -177,7 +177,7 @@ def load_toy_en_de(
     Each line of ``<split>.tsv.gz`` is ``english<TAB>german<TAB>alignment<TAB>phenomena``,
     the alignment in Pharaoh form (``0-0 1-2``: source token - target token, over
     ``tokenize`` tokens) and the phenomena comma-separated (possibly none). ``root`` defaults
-    to ``data/toy-en-de`` in the repository. Derived in `05_training_translation`.
+    to ``data/toy-en-de`` in the repository.
     """
     split = _canonical_split("toy-en-de", split, _TOY_SPLITS, _TOY_ALIASES)
     _check_limit(limit)
@@ -225,43 +225,30 @@ def load_parallel_tsv(
     Tatoeba's or anki's with attribution columns load as they are. Blank lines are skipped;
     surrounding whitespace is stripped from each side. A malformed line (too few columns, an
     empty side, bytes that are not UTF-8) raises ``ValueError`` with its line number, or with
-    ``skip_malformed=True`` is skipped and counted in one warning. Derived in
-    `05_training_translation`.
+    ``skip_malformed=True`` is skipped and counted in one warning.
     """
-    for column_name, column in (("src_column", src_column), ("tgt_column", tgt_column)):
-        if not isinstance(column, int) or isinstance(column, bool) or column < 0:
-            raise ValueError(f"{column_name} must be a non-negative integer; got {column!r}")
+    _check_index("src_column", src_column)
+    _check_index("tgt_column", tgt_column)
     if src_column == tgt_column:
         raise ValueError(f"src_column and tgt_column must differ; both are {src_column}")
     _check_limit(limit)
     path = Path(path)
-    needed = max(src_column, tgt_column) + 1
     examples = []
     skipped = []
     for number, line in _numbered_lines(path, strict=False):
         if len(examples) == limit:
             break
-        if line is None:
-            problem = "not valid UTF-8"
-        elif not line.strip():
+        try:
+            example = _parse_pair(line, src_column, tgt_column)
+        except _MalformedLine as problem:
+            if not skip_malformed:
+                raise ValueError(
+                    f"{path}, line {number}: {problem}. Fix the line, or pass skip_malformed=True"
+                ) from None
+            skipped.append((number, str(problem)))
             continue
-        else:
-            fields = line.split("\t")
-            src = fields[src_column].strip() if len(fields) > src_column else ""
-            tgt = fields[tgt_column].strip() if len(fields) > tgt_column else ""
-            if len(fields) < needed:
-                problem = f"expected at least {needed} tab-separated columns, got {len(fields)}"
-            elif not src or not tgt:
-                side, column = ("source", src_column) if not src else ("target", tgt_column)
-                problem = f"empty {side} (column {column})"
-            else:
-                examples.append(Example(src, tgt))
-                continue
-        if not skip_malformed:
-            raise ValueError(
-                f"{path}, line {number}: {problem}. Fix the line, or pass skip_malformed=True"
-            )
-        skipped.append((number, problem))
+        if example is not None:
+            examples.append(example)
     if skipped:
         first, problem = skipped[0]
         warnings.warn(
@@ -270,6 +257,28 @@ def load_parallel_tsv(
             stacklevel=2,
         )
     return examples
+
+
+class _MalformedLine(ValueError):
+    """A line of a TSV file that holds no sentence pair; the message says why."""
+
+
+def _parse_pair(line: str | None, src_column: int, tgt_column: int) -> Example | None:
+    """The sentence pair on one TSV line, None for a blank line; raises ``_MalformedLine`` for a
+    line that is not UTF-8 (None), has too few columns or an empty side."""
+    if line is None:
+        raise _MalformedLine("not valid UTF-8")
+    if not line.strip():
+        return None
+    fields = line.split("\t")
+    needed = max(src_column, tgt_column) + 1
+    if len(fields) < needed:
+        raise _MalformedLine(f"expected at least {needed} tab-separated columns, got {len(fields)}")
+    src, tgt = fields[src_column].strip(), fields[tgt_column].strip()
+    if not src or not tgt:
+        side, column = ("source", src_column) if not src else ("target", tgt_column)
+        raise _MalformedLine(f"empty {side} (column {column})")
+    return Example(src, tgt)
 
 
 def _canonical_split(
@@ -286,9 +295,15 @@ def _canonical_split(
     return canonical
 
 
+def _check_index(name: str, value: object) -> None:
+    """A ValueError naming ``name`` unless ``value`` is an integer >= 0 (not a bool)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer; got {value!r}")
+
+
 def _check_limit(limit: int | None) -> None:
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        raise ValueError(f"limit must be None or a non-negative integer; got {limit!r}")
+    if limit is not None:
+        _check_index("limit", limit)
 
 
 def _looks_like_path(name: object) -> bool:

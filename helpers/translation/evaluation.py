@@ -1,39 +1,35 @@
-"""Corpus BLEU and chrF with sacrebleu, as derived in `05_training_translation`.
+"""How good a translator is: validation loss, corpus BLEU and chrF; used in
+`05_training_translation`.
 
-Scores are computed on detokenized text with sacrebleu's own tokenisation (13a for BLEU), so
-they are comparable with published numbers; the signatures record every setting that
-changes a score.
+BLEU and chrF are computed on detokenized text with sacrebleu's own tokenisation (13a for
+BLEU), so they are comparable with published numbers; the signatures record every setting
+that changes a score.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 from sacrebleu.metrics import BLEU, CHRF
 from torch import nn
 
+from helpers._utils import evaluating
 from helpers.decoding import translate
+from helpers.training import label_smoothed_cross_entropy
+from helpers.translation.batching import TokenBatchSampler, TranslationDataset, collate
+from helpers.translation.data import Example
+from helpers.translation.precision import MixedPrecision
 from helpers.translation.tokenization import Tokenizer
 
-__all__ = ["Scores", "corpus_scores", "evaluate_translation"]
-
-
-class _Example(Protocol):
-    """A sentence pair: source text and reference translation."""
-
-    src: str
-    tgt: str
+__all__ = ["Scores", "corpus_scores", "evaluate_translation", "validation_loss"]
 
 
 @dataclass(frozen=True)
 class Scores:
-    """Corpus BLEU and chrF (0–100) with their sacrebleu signatures and the sentence count.
-
-    Derived in `05_training_translation`.
-    """
+    """Corpus BLEU and chrF (0–100) with their sacrebleu signatures and the sentence count."""
 
     bleu: float
     chrf: float
@@ -48,10 +44,7 @@ class Scores:
 def corpus_scores(
     hypotheses: Sequence[str], references: Sequence[str], *, lowercase: bool = False
 ) -> Scores:
-    """Corpus-level BLEU (13a tokenisation) and chrF of hypotheses against one reference each.
-
-    Derived in `05_training_translation`.
-    """
+    """Corpus-level BLEU (13a tokenisation) and chrF of hypotheses against one reference each."""
     for name, texts in (("hypotheses", hypotheses), ("references", references)):
         if isinstance(texts, str) or not all(isinstance(text, str) for text in texts):
             raise ValueError(f"{name} must be a list of strings, one per sentence")
@@ -75,7 +68,7 @@ def corpus_scores(
 
 def evaluate_translation(
     model: nn.Module,
-    examples: Sequence[_Example],
+    examples: Sequence[Example],
     src_tokenizer: Tokenizer,
     tgt_tokenizer: Tokenizer,
     *,
@@ -87,8 +80,7 @@ def evaluate_translation(
 ) -> tuple[Scores, list[str]]:
     """Translate every ``example.src`` and score against ``example.tgt``: (scores, hypotheses).
 
-    The hypotheses come back in the order of ``examples``, for reading next to the
-    references. Derived in `05_training_translation`.
+    The hypotheses come back in the order of ``examples``, for reading next to the references.
     """
     hypotheses = translate(
         model,
@@ -102,3 +94,29 @@ def evaluate_translation(
     )
     scores = corpus_scores(hypotheses, [example.tgt for example in examples], lowercase=lowercase)
     return scores, hypotheses
+
+
+def validation_loss(
+    model: nn.Module,
+    pairs: Sequence[tuple[list[int], list[int]]],
+    pad_id: int,
+    device: torch.device | str,
+    precision: MixedPrecision | None = None,
+    max_tokens: int = 8192,
+) -> float:
+    """Mean per-token cross-entropy (no label smoothing) of ``model`` over id ``pairs``, as
+    ``encode_pairs`` makes them; the model runs in eval mode and returns to its mode after."""
+    dataset = TranslationDataset(pairs)
+    sampler = TokenBatchSampler(dataset.lengths, max_tokens, shuffle=False)
+    total, tokens = 0.0, 0
+    autocast = precision.autocast() if precision else contextlib.nullcontext()
+    with evaluating(model), autocast:
+        for indices in sampler:
+            batch = collate([dataset[i] for i in indices], pad_id).to(device)
+            logits = model(batch.src, batch.tgt_in)  # (B, T, V)
+            loss = label_smoothed_cross_entropy(
+                logits, batch.tgt_out, smoothing=0.0, ignore_index=pad_id
+            )
+            total += float(loss) * batch.num_tgt_tokens
+            tokens += batch.num_tgt_tokens
+    return total / tokens

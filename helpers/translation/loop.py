@@ -1,99 +1,179 @@
-"""Train a translation Transformer from the command line; the loop of `05_training_translation`.
+"""The training loop in named pieces: set-up, one optimisation step, validate-and-checkpoint and
+the loop; used in `05_training_translation`.
 
-    python -m helpers.translation.loop --dataset toy-en-de --preset cpu --out runs/toy
-    python -m helpers.translation.loop --out runs/toy --resume               # carry on where it stopped
-    torchrun --nproc_per_node=2 -m helpers.translation.loop --preset cpu --out runs/ddp   # data-parallel
+Notebook 05 writes one step out by hand, checks that it equals ``train_step`` and trains with
+it; ``train`` is the long-running form that ``python -m helpers.translation train`` runs:
 
-Notebook 05 writes the same loop out cell by cell; this module is its long-running form, with
-what a run needs beyond a notebook: presets, periodic validation, atomic checkpoints, exact
-resume, a stop on a non-finite loss, a wall-time budget and DistributedDataParallel (gloo on
-the CPU, nccl on GPUs). Every field of ``TrainConfig`` is a command-line option.
+    run = setup(config, "runs/toy")          # data, tokenizers, model, optimizer, schedule, resume
+    result = train_loop(run)                 # train_step, validate_and_checkpoint, until a budget ends
+
+A run directory holds ``last.pt`` (everything needed to resume bit for bit), ``best.pt`` (the
+weights with the best validation BLEU so far) and ``log.jsonl`` (one line per evaluation).
+Under torchrun every process computes the same updates (DistributedDataParallel: gloo on
+CPUs, nccl on GPUs) and only rank 0 writes.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 import torch.distributed as dist
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from helpers.device import pick_device
-from helpers.training import (
-    MixedPrecision,
-    check_finite,
-    inverse_sqrt_schedule,
-    label_smoothed_cross_entropy,
-    maybe_compile,
-)
+from helpers.training import inverse_sqrt_schedule, label_smoothed_cross_entropy
 from helpers.transformer import Seq2SeqTransformer
 from helpers.translation.batching import (
     TokenBatchSampler,
+    TranslationBatch,
     TranslationDataset,
     collate,
     encode_pairs,
 )
 from helpers.translation.checkpoint import load_checkpoint, restore_training, save_checkpoint
-from helpers.translation.data import load_dataset
-from helpers.translation.evaluation import evaluate_translation
-from helpers.translation.tokenization import SubwordTokenizer, WordVocab, tokenizer_from_state
+from helpers.translation.config import (
+    TrainConfig,
+    build_model,
+    build_tokenizers,
+    check_resumable,
+    load_split,
+)
+from helpers.translation.data import Example
+from helpers.translation.evaluation import evaluate_translation, validation_loss
+from helpers.translation.precision import MixedPrecision, check_finite, maybe_compile
+from helpers.translation.tokenization import Tokenizer, tokenizer_from_state
 
 __all__ = [
-    "PRESETS",
-    "TrainConfig",
+    "Progress",
+    "StepResult",
     "TrainResult",
-    "build_model",
-    "build_tokenizers",
-    "config_from",
-    "main",
+    "TrainingRun",
+    "limiting_budget",
+    "setup",
     "train",
-    "validation_loss",
+    "train_loop",
+    "train_step",
+    "validate_and_checkpoint",
 ]
 
 
-@dataclass
-class TrainConfig:
-    """Everything that defines a run; saved in every checkpoint."""
+@dataclass(frozen=True)
+class StepResult:
+    """What one optimizer update did: its mean loss per target token, and how many tokens."""
 
-    dataset: str = "toy-en-de"
-    src_lang: str | None = None  # multi30k: "de" (default) or "en"
-    tgt_lang: str | None = None
-    tokenizer: str = "word"  # "word" (closed vocabulary) or "bpe" (sentencepiece)
-    vocab_size: int = 8000  # bpe only, per language
-    min_freq: int = 1  # word only
-    max_len: int = 128  # longer training pairs are dropped
-    d_model: int = 128
-    nhead: int = 4
-    num_encoder_layers: int = 2
-    num_decoder_layers: int = 2
-    dim_feedforward: int = 512
-    dropout: float = 0.1
-    tie_weights: bool = True
-    norm_first: bool = False
-    attention: str = "fused"  # "fused" (PyTorch's kernel) or "course" (helpers.attention)
-    precision: str = "auto"  # auto, bf16, fp16, fp32 (see helpers.training.MixedPrecision)
-    compile: bool = False
-    max_tokens: int = 4096  # padded tokens per batch and process
-    accumulate: int = 1  # batches per optimizer step
-    max_steps: int = 1000
-    max_minutes: float | None = None  # wall-time budget; stops cleanly and saves
-    warmup_steps: int = 400
-    lr_factor: float = 1.0
-    label_smoothing: float = 0.1
-    clip_norm: float = 1.0
-    eval_every: int = 500
-    eval_sentences: int = 500  # validation sentences decoded for BLEU at each evaluation
-    seed: int = 0
-    device: str | None = None  # None: helpers.device.pick_device()
+    loss: float  # label-smoothed, over every batch (and process) of the update
+    tokens: int
+
+
+def train_step(
+    model: nn.Module,
+    batches: TranslationBatch | Sequence[TranslationBatch],
+    optimizer: torch.optim.Optimizer,
+    precision: MixedPrecision,
+    *,
+    pad_id: int,
+    label_smoothing: float,
+    clip_norm: float,
+    step: int,
+) -> StepResult:
+    """Optimizer update number ``step`` from one batch, or several (gradient accumulation).
+
+    For each batch: the forward pass under autocast, the label-smoothed loss, backward through
+    the loss scaler. Then the finite check, unscaling, clipping to ``clip_norm`` and Adam's
+    step; call ``scheduler.step()`` after it. Each batch's loss is weighted by its share of the
+    update's target tokens (all batches, all processes), so an update is the same whether its
+    batches run one after another or in several processes at once; with one batch it is
+    exactly the step of notebook 05. A non-finite loss raises ``NonFiniteLossError`` before
+    the weights change.
+    """
+    if isinstance(batches, TranslationBatch):
+        batches = [batches]
+    ddp = _data_parallel(model)
+    world = dist.get_world_size() if ddp is not None else 1
+    tokens = _all_reduce(sum(b.num_tgt_tokens for b in batches), ddp)
+    optimizer.zero_grad(set_to_none=True)
+    total = 0.0  # loss summed over the update's target tokens
+    for i, batch in enumerate(batches):
+        # Under DDP, gradients are averaged over processes once, after the update's last batch.
+        sync = ddp is None or i == len(batches) - 1
+        with contextlib.nullcontext() if sync else ddp.no_sync():
+            with precision.autocast():
+                logits = model(batch.src, batch.tgt_in)  # (B, T, V)
+            loss = label_smoothed_cross_entropy(
+                logits, batch.tgt_out, smoothing=label_smoothing, ignore_index=pad_id
+            )
+            # DDP averages over processes: multiply by world so the update is the global mean.
+            weight = batch.num_tgt_tokens * world / tokens
+            precision.scaler.scale(loss * weight).backward()
+        total += loss.item() * batch.num_tgt_tokens
+    mean = _all_reduce(total, ddp) / tokens
+    check_finite(mean, step)
+    precision.scaler.unscale_(optimizer)  # clip the true gradient, not the scaled one
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    precision.scaler.step(optimizer)
+    precision.scaler.update()
+    return StepResult(mean, int(tokens))
+
+
+def _data_parallel(model: nn.Module) -> DistributedDataParallel | None:
+    """The DistributedDataParallel wrapper of ``model`` (under torch.compile too), if any."""
+    inner = getattr(model, "_orig_mod", model)
+    return inner if isinstance(inner, DistributedDataParallel) else None
+
+
+def _all_reduce(value: float, ddp: DistributedDataParallel | None, op=None) -> float:
+    """``value`` summed (or reduced with ``op``) over the processes; itself in one process."""
+    if ddp is None:
+        return value
+    device = next(ddp.module.parameters()).device
+    tensor = torch.tensor(value, dtype=torch.float64, device=device)
+    dist.all_reduce(tensor, op=op or dist.ReduceOp.SUM)
+    return tensor.item()
+
+
+@dataclass
+class Progress:
+    """Where a run stands; saved in ``last.pt`` so that a resumed run continues exactly."""
+
+    step: int = 0  # optimizer updates done
+    epoch: int = 0
+    batch: int = 0  # batches of this epoch already used
+    elapsed: float = 0.0  # seconds of training, over every session of the run
+    best_bleu: float = -1.0  # best validation BLEU so far (for best.pt)
+
+
+@dataclass
+class TrainingRun:
+    """Everything ``setup`` builds for a run; ``train_loop`` advances its ``progress``."""
+
+    config: TrainConfig
+    out_dir: Path
+    device: torch.device
+    model: nn.Module  # what the loop calls: the model, under DDP and torch.compile if used
+    core: Seq2SeqTransformer  # the model itself: evaluated and saved
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    precision: MixedPrecision
+    tokenizers: dict[str, Tokenizer]  # "src" and "tgt"
+    train_data: TranslationDataset
+    sampler: TokenBatchSampler
+    valid_examples: list[Example]
+    valid_pairs: list
+    progress: Progress = field(default_factory=Progress)
+    rank: int = 0
+    world: int = 1
+    log: Callable[[str], None] = print
 
 
 @dataclass
@@ -106,128 +186,6 @@ class TrainResult:
     metrics: dict  # the last evaluation (rank 0 only)
 
 
-PRESETS: dict[str, dict] = {
-    # A 2-core laptop CPU: 1.2M parameters on toy-en-de; 1,000 steps take about 7 minutes
-    # there and reach test BLEU 98.9 (data/checkpoints/README.md).
-    "cpu": {},
-    # One GPU: a wider, deeper model, bigger batches, bf16 and fused attention.
-    "gpu": {
-        "d_model": 512,
-        "nhead": 8,
-        "num_encoder_layers": 4,
-        "num_decoder_layers": 4,
-        "dim_feedforward": 2048,
-        "max_tokens": 16384,
-        "warmup_steps": 1000,
-        "max_steps": 6000,
-    },
-    # Small enough for a notebook cell or a test.
-    "tiny": {
-        "d_model": 64,
-        "nhead": 2,
-        "num_encoder_layers": 1,
-        "num_decoder_layers": 1,
-        "dim_feedforward": 128,
-        "max_tokens": 1024,
-        "warmup_steps": 50,
-        "max_steps": 200,
-        "eval_every": 100,
-        "eval_sentences": 50,
-    },
-}
-
-# Defaults that depend on the corpus rather than the hardware.
-DATASET_DEFAULTS: dict[str, dict] = {
-    "toy-en-de": {"tokenizer": "word"},
-    "multi30k": {"tokenizer": "bpe", "vocab_size": 6000, "dropout": 0.2},
-}
-
-
-def config_from(preset: str = "cpu", **overrides) -> TrainConfig:
-    """A preset, then the dataset's defaults, then explicit overrides (None means 'not given')."""
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}; got {preset!r}")
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = set(overrides) - fields
-    if unknown:
-        raise ValueError(f"unknown config fields {sorted(unknown)}; known: {sorted(fields)}")
-    given = {k: v for k, v in overrides.items() if v is not None}
-    dataset = given.get("dataset", TrainConfig.dataset)
-    values = {**PRESETS[preset], **DATASET_DEFAULTS.get(dataset, {}), **given}
-    return TrainConfig(**values)
-
-
-def build_tokenizers(config: TrainConfig, train_examples) -> dict:
-    """One tokenizer per side, fitted on the training split only."""
-    sides = {"src": [e.src for e in train_examples], "tgt": [e.tgt for e in train_examples]}
-    if config.tokenizer == "word":
-        return {k: WordVocab.build(texts, min_freq=config.min_freq) for k, texts in sides.items()}
-    if config.tokenizer == "bpe":
-        return {
-            k: SubwordTokenizer.train(texts, vocab_size=config.vocab_size, seed=config.seed)
-            for k, texts in sides.items()
-        }
-    raise ValueError(f"tokenizer must be 'word' or 'bpe'; got {config.tokenizer!r}")
-
-
-def build_model(config: TrainConfig, src_vocab: int, tgt_vocab: int, pad_id: int):
-    """The course's Seq2SeqTransformer in the run's configuration."""
-    if config.attention not in ("fused", "course"):
-        raise ValueError(f"attention must be 'fused' or 'course'; got {config.attention!r}")
-    return Seq2SeqTransformer(
-        src_vocab,
-        tgt_vocab,
-        config.d_model,
-        config.nhead,
-        config.num_encoder_layers,
-        config.num_decoder_layers,
-        config.dim_feedforward,
-        config.dropout,
-        max_len=max(512, config.max_len + 2),
-        pad_id=pad_id,
-        tie_weights=config.tie_weights,
-        norm_first=config.norm_first,
-        fused=config.attention == "fused",
-    )
-
-
-def _load(config: TrainConfig, split: str):
-    options = {k: v for k, v in (("src_lang", config.src_lang), ("tgt_lang", config.tgt_lang)) if v}
-    return load_dataset(config.dataset, split, **options)
-
-
-# Fields a resumed run may change; every other field must match the checkpoint's.
-RUN_FIELDS = {"max_steps", "max_minutes", "eval_every", "eval_sentences", "device", "compile"}
-
-
-def _check_resumable(config: TrainConfig, saved: TrainConfig) -> None:
-    differ = [
-        f"{f.name}: checkpoint {getattr(saved, f.name)!r}, now {getattr(config, f.name)!r}"
-        for f in dataclasses.fields(TrainConfig)
-        if f.name not in RUN_FIELDS and getattr(saved, f.name) != getattr(config, f.name)
-    ]
-    if differ:
-        raise ValueError(
-            "cannot resume with a different configuration (only "
-            f"{sorted(RUN_FIELDS)} may change): " + "; ".join(differ)
-        )
-
-
-def _distributed() -> tuple[int, int, int]:
-    """(rank, world size, local rank) under torchrun; (0, 1, 0) otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return 0, 1, 0
-    return int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def _batches(sampler: TokenBatchSampler, epoch: int, skip: int) -> Iterator[list[int]]:
-    sampler.set_epoch(epoch)
-    for i, indices in enumerate(sampler):
-        if i >= skip:
-            yield indices
-
-
 def train(
     config: TrainConfig,
     out_dir: str | Path,
@@ -236,292 +194,344 @@ def train(
     log: Callable[[str], None] = print,
     progress: bool = True,
 ) -> TrainResult:
-    """Train (or resume) a run in ``out_dir``: the model, its tokenizers, losses and metrics.
+    """Train (or resume) the run in ``out_dir``: ``train_loop(setup(...))``."""
+    return train_loop(setup(config, out_dir, resume=resume, log=log), progress=progress)
 
-    Files: ``out_dir/last.pt`` (everything needed to resume), ``out_dir/best.pt`` (the weights
-    with the best validation BLEU so far), ``out_dir/log.jsonl`` (one line per evaluation). Under torchrun only rank 0 writes; every rank computes the same updates.
-    """
+
+def setup(
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+) -> TrainingRun:
+    """Data, tokenizers, model, optimizer, schedule and precision for ``config``; with
+    ``resume``, everything restored from ``out_dir/last.pt``. Mistakes in the configuration,
+    the data or the checkpoint raise ``ValueError`` or ``FileNotFoundError`` here, before any
+    training."""
     out_dir = Path(out_dir)
-    rank, world, local_rank = _distributed()
-    last = out_dir / "last.pt"
-    checkpoint = None
-    if resume:
-        checkpoint = load_checkpoint(last)
-        _check_resumable(config, TrainConfig(**checkpoint["config"]))
-    if world > 1:
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-        device = torch.device(f"cuda:{local_rank}" if backend == "nccl" else "cpu")
-        reason = f"rank {rank}/{world}, {backend}"
-    else:
-        device, reason = pick_device(config.device)
-    main_process = rank == 0
-    say = log if main_process else (lambda message: None)
+    checkpoint = _checkpoint_to_resume(config, out_dir) if resume else None
+    rank, world, local_rank = _processes()
+    say = log if rank == 0 else _silent
+    device, reason = _device(config, world, local_rank)
     say(f"device: {device} ({reason})")
     torch.manual_seed(config.seed)
-
-    train_examples = _load(config, "train")
-    valid_examples = _load(config, "valid")
+    train_examples, valid_examples = load_split(config, "train"), load_split(config, "valid")
     if checkpoint is not None:
         tokenizers = {k: tokenizer_from_state(s) for k, s in checkpoint["tokenizers"].items()}
     else:
         tokenizers = build_tokenizers(config, train_examples)
-    src_tok, tgt_tok = tokenizers["src"], tokenizers["tgt"]
-    pairs, dropped = encode_pairs(train_examples, src_tok, tgt_tok, max_len=config.max_len)
-    dataset = TranslationDataset(pairs)
-    sampler = TokenBatchSampler(
-        dataset.lengths, config.max_tokens, seed=config.seed, num_replicas=world, rank=rank
-    )
-    if len(sampler) == 0:
-        raise ValueError(f"no training batches: {len(pairs)} pairs for {world} process(es)")
-    say(
-        f"data: {len(pairs):,} training pairs ({dropped} longer than {config.max_len} dropped), "
-        f"{len(sampler):,} batches per epoch and process; vocabularies "
-        f"{len(src_tok):,} / {len(tgt_tok):,}"
-    )
-
-    model = build_model(config, len(src_tok), len(tgt_tok), src_tok.pad_id).to(device)
-    say(f"model: {sum(p.numel() for p in model.parameters()):,} parameters")
-    optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+    train_data, sampler = _training_data(config, train_examples, tokenizers, rank, world, say)
+    src, tgt = tokenizers["src"], tokenizers["tgt"]
+    core = build_model(config, len(src), len(tgt), src.pad_id).to(device)
+    say(f"model: {sum(p.numel() for p in core.parameters()):,} parameters")
+    optimizer = torch.optim.Adam(core.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
     scheduler = inverse_sqrt_schedule(
-        optimizer,
-        d_model=config.d_model,
-        warmup_steps=config.warmup_steps,
-        factor=config.lr_factor,
+        optimizer, d_model=config.d_model, warmup_steps=config.warmup_steps, factor=config.lr_factor
     )
     precision = MixedPrecision(device, config.precision)
     say(f"precision: {precision.description}")
-    step, epoch, batch_in_epoch, elapsed = 0, 0, 0, 0.0
+    progress = Progress()
     if checkpoint is not None:
-        step = restore_training(
-            checkpoint,
-            model=model,
-            optimizer=optimizer,
-            scheduler=scheduler,
-            scaler=precision.scaler,
+        progress = _restore(checkpoint, core, optimizer, scheduler, precision)
+        say(f"resumed from {out_dir / 'last.pt'} at step {progress.step}")
+    model = _wrap(core, config, device, world, local_rank, say)
+    valid_pairs, _ = encode_pairs(valid_examples, src, tgt, max_len=config.max_len)
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            (out_dir / "log.jsonl").unlink(missing_ok=True)
+    return TrainingRun(
+        config=config,
+        out_dir=out_dir,
+        device=device,
+        model=model,
+        core=core,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        precision=precision,
+        tokenizers=tokenizers,
+        train_data=train_data,
+        sampler=sampler,
+        valid_examples=valid_examples,
+        valid_pairs=valid_pairs,
+        progress=progress,
+        rank=rank,
+        world=world,
+        log=say,
+    )
+
+
+def _silent(message: str) -> None:
+    """The log of processes other than rank 0."""
+
+
+def _checkpoint_to_resume(config: TrainConfig, out_dir: Path) -> dict:
+    checkpoint = load_checkpoint(out_dir / "last.pt")
+    check_resumable(config, TrainConfig.from_dict(checkpoint["config"]))
+    return checkpoint
+
+
+def _processes() -> tuple[int, int, int]:
+    """(rank, world size, local rank) under torchrun; (0, 1, 0) otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, 0
+    return int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _device(config: TrainConfig, world: int, local_rank: int) -> tuple[torch.device, str]:
+    """One GPU per process under torchrun (or the CPU); else ``pick_device``'s choice."""
+    if world == 1:
+        return pick_device(config.device)
+    if torch.cuda.is_available() and (config.device or "cuda").startswith("cuda"):
+        return torch.device(f"cuda:{local_rank}"), f"process {local_rank} of {world}, nccl"
+    return torch.device("cpu"), f"process {local_rank} of {world}, gloo"
+
+
+def _training_data(
+    config: TrainConfig,
+    examples: list[Example],
+    tokenizers: dict[str, Tokenizer],
+    rank: int,
+    world: int,
+    say: Callable[[str], None],
+) -> tuple[TranslationDataset, TokenBatchSampler]:
+    src, tgt = tokenizers["src"], tokenizers["tgt"]
+    pairs, dropped = encode_pairs(examples, src, tgt, max_len=config.max_len)
+    data = TranslationDataset(pairs)
+    sampler = TokenBatchSampler(
+        data.lengths, config.max_tokens, seed=config.seed, num_replicas=world, rank=rank
+    )
+    if len(sampler) == 0:
+        raise ValueError(
+            f"no training batches: {len(pairs)} pairs of at most {config.max_len} tokens for "
+            f"{world} process(es)"
         )
-        epoch, batch_in_epoch = checkpoint["extra"]["epoch"], checkpoint["extra"]["batch"]
-        elapsed = checkpoint["extra"]["elapsed"]
-        say(f"resumed from {last} at step {step}")
-    core = model
+    say(
+        f"data: {len(pairs):,} training pairs ({dropped} longer than {config.max_len} dropped), "
+        f"{len(sampler):,} batches per epoch and process; vocabularies {len(src):,} / {len(tgt):,}"
+    )
+    return data, sampler
+
+
+def _restore(checkpoint, model, optimizer, scheduler, precision) -> Progress:
+    step = restore_training(
+        checkpoint, model=model, optimizer=optimizer, scheduler=scheduler, scaler=precision.scaler
+    )
+    extra = checkpoint["extra"]
+    return Progress(step, extra["epoch"], extra["batch"], extra["elapsed"], extra["best_bleu"])
+
+
+def _wrap(core, config, device, world, local_rank, say) -> nn.Module:
+    """The model as the loop calls it: under DistributedDataParallel and torch.compile."""
+    model = core
     if world > 1:
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(device)
+        dist.init_process_group(backend)
         model = DistributedDataParallel(
-            model, device_ids=[local_rank] if device.type == "cuda" else None
+            core, device_ids=[local_rank] if backend == "nccl" else None
         )
     model, message = maybe_compile(model, config.compile)
     if config.compile:
         say(message)
+    return model
 
-    best = {"valid_bleu": checkpoint["extra"]["best_bleu"] if checkpoint else -1.0}
 
-    def save(metrics: dict | None = None) -> None:
-        """last.pt (everything, to resume); best.pt (weights only) when validation BLEU improves."""
-        if not main_process:
-            return
-        common = {
-            "step": step,
-            "config": dataclasses.asdict(config),
-            "tokenizers": {k: t.to_state() for k, t in tokenizers.items()},
-            "metrics": metrics,
-        }
-        if metrics and metrics["valid_bleu"] > best["valid_bleu"]:
-            best["valid_bleu"] = metrics["valid_bleu"]
-            save_checkpoint(out_dir / "best.pt", model=core, **common)
-        save_checkpoint(
-            last,
-            model=core,
-            optimizer=optimizer,
-            scheduler=scheduler,
-            scaler=precision.scaler,
-            extra={
-                "epoch": epoch,
-                "batch": batch_in_epoch,
-                "elapsed": elapsed,
-                "best_bleu": best["valid_bleu"],
-            },
-            **common,
-        )
-
-    valid_pairs, _ = encode_pairs(valid_examples, src_tok, tgt_tok, max_len=config.max_len)
-
-    def evaluate() -> dict:
-        loss = validation_loss(core, valid_pairs, src_tok.pad_id, device, precision)
-        scores, _ = evaluate_translation(
-            core, valid_examples[: config.eval_sentences], src_tok, tgt_tok, device=device
-        )
-        return {"step": step, "valid_loss": round(loss, 4), "valid_bleu": round(scores.bleu, 2)}
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if main_process and not resume:
-        (out_dir / "log.jsonl").unlink(missing_ok=True)
-    bar = tqdm(
-        total=config.max_steps,
-        initial=step,
-        disable=not (progress and main_process),
-        desc="training",
-        unit="step",
-    )
-    metrics: dict = {}
+def train_loop(run: TrainingRun, *, progress: bool = True) -> TrainResult:
+    """Update, and validate-and-checkpoint every ``eval_every`` steps, until ``max_steps`` or
+    the ``max_minutes`` budget ends the run (both are checked after every update)."""
+    config, state = run.config, run.progress
+    display = _Display(run, enabled=progress and run.rank == 0)
     losses: list[float] = []
-    model.train()
-    started, window_tokens, window_start = time.perf_counter() - elapsed, 0, time.perf_counter()
-    stop = False
-    while not stop:
-        group: list[list[int]] = []
-        for indices in _batches(sampler, epoch, batch_in_epoch):
-            batch_in_epoch += 1
-            group.append(indices)
-            if len(group) < config.accumulate:
-                continue
-            batches = [
-                collate([dataset[i] for i in ids], src_tok.pad_id).to(device) for ids in group
-            ]
-            group = []
-            loss_value, tokens = _optimizer_step(
-                model,
-                batches,
-                optimizer,
-                precision,
-                config,
-                world=world,
-                step=step + 1,
-                pad_id=src_tok.pad_id,
-            )
-            scheduler.step()
-            step += 1
-            losses.append(loss_value)
-            window_tokens += tokens
-            elapsed = time.perf_counter() - started
-            if step % 50 == 0 or step == config.max_steps:
-                rate = window_tokens / max(time.perf_counter() - window_start, 1e-9)
-                lr = scheduler.get_last_lr()[0]
-                bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:,.0f}")
-                if not progress and step % 500 == 0:
-                    say(f"step {step}: loss {loss_value:.3f}, lr {lr:.2e}, {rate:,.0f} tokens/s")
-                window_tokens, window_start = 0, time.perf_counter()
-            bar.update(1)
-            out_of_time = config.max_minutes is not None and elapsed >= 60 * config.max_minutes
-            if step % config.eval_every == 0 or step >= config.max_steps or out_of_time:
-                if main_process:
-                    metrics = {
-                        **evaluate(),
-                        "train_loss": round(loss_value, 4),
-                        "minutes": round(elapsed / 60, 2),
-                    }
-                    with open(out_dir / "log.jsonl", "a") as f:
-                        f.write(json.dumps(metrics) + "\n")
-                    bar.write(json.dumps(metrics))
-                save(metrics)
-            if step >= config.max_steps or out_of_time:
-                stop = True
+    metrics: dict = {}
+    started = time.perf_counter() - state.elapsed
+    run.model.train()
+    try:
+        for batches in _updates(run):
+            result = train_step(
+                run.model, batches, run.optimizer, run.precision, pad_id=run.core.pad_id,
+                label_smoothing=config.label_smoothing, clip_norm=config.clip_norm,
+                step=state.step + 1,
+            )  # fmt: skip
+            run.scheduler.step()
+            state.step += 1
+            state.elapsed = time.perf_counter() - started
+            losses.append(result.loss)
+            display.update(result)
+            done = state.step >= config.max_steps or _out_of_time(run)
+            if state.step % config.eval_every == 0 or done:
+                evaluation = validate_and_checkpoint(run, train_loss=result.loss)
+                if evaluation:  # rank 0
+                    metrics = evaluation
+                    display.write(json.dumps(metrics))
+            if done:
                 break
-        else:
-            epoch, batch_in_epoch = epoch + 1, 0
-    bar.close()
-    if world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
-    return TrainResult(core, tokenizers, losses, metrics)
+    finally:
+        display.close()
+        if run.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+    return TrainResult(run.core, run.tokenizers, losses, metrics)
 
 
-def validation_loss(
-    model, pairs, pad_id: int, device, precision: MixedPrecision | None = None, max_tokens=8192
-) -> float:
-    """Mean per-token cross-entropy (no label smoothing) of ``model`` over id ``pairs``."""
-    was_training = model.training
-    model.eval()
-    dataset = TranslationDataset(pairs)
-    sampler = TokenBatchSampler(dataset.lengths, max_tokens, shuffle=False)
-    total, tokens = 0.0, 0
-    autocast = precision.autocast() if precision else contextlib.nullcontext()
-    with torch.inference_mode(), autocast:
-        for indices in sampler:
-            batch = collate([dataset[i] for i in indices], pad_id).to(device)
-            logits = model(batch.src, batch.tgt_in).float()
-            loss = label_smoothed_cross_entropy(
-                logits, batch.tgt_out, smoothing=0.0, ignore_index=pad_id
-            )
-            total += float(loss) * batch.num_tgt_tokens
-            tokens += batch.num_tgt_tokens
-    model.train(was_training)
-    return total / tokens
+def _updates(run: TrainingRun) -> Iterator[list[TranslationBatch]]:
+    """The batches of each update (``accumulate`` of them), epoch after epoch, from where
+    ``run.progress`` stands; an epoch's last batches that do not fill an update are skipped."""
+    state, config = run.progress, run.config
+    pad_id = run.tokenizers["src"].pad_id
+    while True:
+        run.sampler.set_epoch(state.epoch)
+        group: list[list[int]] = []
+        for i, indices in enumerate(run.sampler):
+            if i < state.batch:
+                continue  # used before the run was resumed
+            state.batch = i + 1
+            group.append(indices)
+            if len(group) == config.accumulate:
+                yield [
+                    collate([run.train_data[j] for j in ids], pad_id).to(run.device)
+                    for ids in group
+                ]
+                group = []
+        state.epoch, state.batch = state.epoch + 1, 0
 
 
-def _optimizer_step(
-    model, batches, optimizer, precision, config, *, world: int, step: int, pad_id: int
-) -> tuple[float, int]:
-    """Update number ``step`` from ``batches`` (gradient accumulation): (mean loss, target tokens).
-
-    The loss is summed over tokens and divided by the tokens of the whole update (all batches,
-    all processes), so an update is the same whether its batches run in one process one after
-    another or in several processes at once. A non-finite loss stops before the weights change.
-    """
-    tokens = torch.tensor(sum(b.num_tgt_tokens for b in batches), dtype=torch.float64)
-    if world > 1:
-        dist.all_reduce(tokens)
-    total = torch.zeros((), dtype=torch.float64)
-    optimizer.zero_grad(set_to_none=True)
-    for i, batch in enumerate(batches):
-        sync = i == len(batches) - 1 or not isinstance(model, DistributedDataParallel)
-        with contextlib.nullcontext() if sync else model.no_sync(), precision.autocast():
-            logits = model(batch.src, batch.tgt_in)
-            loss_sum = (
-                label_smoothed_cross_entropy(
-                    logits.float(),
-                    batch.tgt_out,
-                    smoothing=config.label_smoothing,
-                    ignore_index=pad_id,
-                )
-                * batch.num_tgt_tokens
-            )
-            # DDP averages gradients over processes; multiply back so the update is a global mean.
-            precision.scaler.scale(loss_sum * world / float(tokens)).backward()
-        total += loss_sum.detach().double().cpu()
-    if world > 1:
-        dist.all_reduce(total)
-    check_finite(total / tokens, step)
-    precision.scaler.unscale_(optimizer)
-    torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-    precision.scaler.step(optimizer)
-    precision.scaler.update()
-    return float(total / tokens), int(tokens)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.translation.loop", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--out", required=True, help="run directory (checkpoint and log)")
-    parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    for field in dataclasses.fields(TrainConfig):
-        flag = "--" + field.name.replace("_", "-")
-        kind = {"int": int, "float": float, "bool": _boolean}.get(
-            str(field.type).split(" ")[0], str
-        )
-        parser.add_argument(flag, type=kind, default=None, help=f"default: {field.default!r}")
-    return parser
-
-
-def _boolean(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
+def _out_of_time(run: TrainingRun) -> bool:
+    """Whether the ``max_minutes`` budget is spent; every process gets rank 0's answer."""
+    if run.config.max_minutes is None:
         return False
-    raise argparse.ArgumentTypeError(f"expected true or false; got {text!r}")
+    spent = float(run.progress.elapsed >= 60 * run.config.max_minutes)
+    return bool(_all_reduce(spent, _data_parallel(run.model), dist.ReduceOp.MAX))
 
 
-def main(argv: list[str] | None = None) -> TrainResult:
-    args = _parser().parse_args(argv)
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
-    if args.resume:  # the run's own configuration, changed only where asked
-        saved = load_checkpoint(Path(args.out) / "last.pt")["config"]
-        config = TrainConfig(**{**saved, **{k: v for k, v in given.items() if v is not None}})
-    else:
-        config = config_from(args.preset, **given)
-    return train(config, args.out, resume=args.resume, progress=not args.no_progress)
+def validate_and_checkpoint(run: TrainingRun, *, train_loss: float) -> dict:
+    """On rank 0: validation loss and greedy BLEU, a line in ``log.jsonl``, ``last.pt``, and
+    ``best.pt`` when the BLEU is the best so far; returns the metrics ({} on other ranks)."""
+    if run.rank != 0:
+        return {}
+    state, config, core = run.progress, run.config, run.core
+    src, tgt = run.tokenizers["src"], run.tokenizers["tgt"]
+    loss = validation_loss(core, run.valid_pairs, src.pad_id, run.device, run.precision)
+    examples = run.valid_examples[: config.eval_sentences]
+    scores, _ = evaluate_translation(core, examples, src, tgt, device=run.device)
+    metrics = {
+        "step": state.step,
+        "valid_loss": round(loss, 4),
+        "valid_bleu": round(scores.bleu, 2),
+        "train_loss": round(train_loss, 4),
+        "minutes": round(state.elapsed / 60, 2),
+    }
+    with open(run.out_dir / "log.jsonl", "a") as log:
+        log.write(json.dumps(metrics) + "\n")
+    _save(run, metrics)
+    return metrics
 
 
-if __name__ == "__main__":
-    main()
+def _save(run: TrainingRun, metrics: dict) -> None:
+    """last.pt (everything, to resume); best.pt and step-<S>.pt (weights only) when asked."""
+    state, config = run.progress, run.config
+    common = {
+        "model": run.core,
+        "step": state.step,
+        "config": dataclasses.asdict(config),
+        "tokenizers": {k: t.to_state() for k, t in run.tokenizers.items()},
+        "metrics": metrics,
+    }
+    if metrics["valid_bleu"] > state.best_bleu:
+        state.best_bleu = metrics["valid_bleu"]
+        save_checkpoint(run.out_dir / "best.pt", **common)
+    if config.keep_checkpoints:
+        save_checkpoint(run.out_dir / f"step-{state.step}.pt", **common)
+        kept = sorted(run.out_dir.glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+        for old in kept[: -config.keep_checkpoints]:
+            old.unlink()
+    extra = {k: v for k, v in dataclasses.asdict(state).items() if k != "step"}
+    save_checkpoint(
+        run.out_dir / "last.pt",
+        optimizer=run.optimizer,
+        scheduler=run.scheduler,
+        scaler=run.precision.scaler,
+        extra=extra,
+        **common,
+    )
+
+
+def limiting_budget(
+    config: TrainConfig, step: int, elapsed: float, seconds_per_step: float | None
+) -> Literal["steps", "minutes"]:
+    """ "minutes" when the ``max_minutes`` budget will end the run before ``max_steps`` at
+    ``seconds_per_step`` (the pace so far), else "steps"; "steps" while the pace is unknown."""
+    if config.max_minutes is None or seconds_per_step is None:
+        return "steps"
+    finish = elapsed + (config.max_steps - step) * seconds_per_step
+    return "minutes" if finish > 60 * config.max_minutes else "steps"
+
+
+class _Display:
+    """A progress bar (or, without one, a line every 500 steps) counting the budget that will
+    end the run: steps, or minutes when ``max_minutes`` runs out first."""
+
+    STEPS = "{l_bar}{bar}| {n_fmt}/{total_fmt} steps [{elapsed}<{remaining}{postfix}]"
+    MINUTES = "{l_bar}{bar}| {n:.2f}/{total:g} min [{elapsed}<{remaining}{postfix}]"
+
+    def __init__(self, run: TrainingRun, *, enabled: bool) -> None:
+        self.run, self.enabled = run, enabled
+        self.first_step, self.started = run.progress.step, time.perf_counter()
+        self.window_tokens, self.window_start = 0, time.perf_counter()
+        self.budget = "steps"
+        config = run.config
+        budget = f"{config.max_steps} steps"
+        if config.max_minutes is not None:
+            budget += f" or {config.max_minutes:g} minutes, whichever ends first"
+        run.log(f"budget: {budget}")
+        self.bar = tqdm(
+            total=config.max_steps,
+            initial=run.progress.step,
+            disable=not enabled,
+            desc="training",
+            bar_format=self.STEPS,
+        )
+
+    def update(self, result: StepResult) -> None:
+        state, config = self.run.progress, self.run.config
+        self.window_tokens += result.tokens
+        pace = (time.perf_counter() - self.started) / (state.step - self.first_step)
+        budget = limiting_budget(config, state.step, state.elapsed, pace)
+        if budget != self.budget:
+            self._switch(budget)
+        done = state.step if budget == "steps" else state.elapsed / 60
+        self.bar.update(done - self.bar.n)
+        if state.step % 50 == 0 or state.step == config.max_steps:
+            self._report(result.loss)
+
+    def _switch(self, budget: str) -> None:
+        config, state = self.run.config, self.run.progress
+        self.budget = budget
+        total = config.max_steps if budget == "steps" else config.max_minutes
+        self.bar.bar_format = self.STEPS if budget == "steps" else self.MINUTES
+        self.bar.reset(total=total)
+        done = state.step if budget == "steps" else state.elapsed / 60
+        self.bar.initial = self.bar.n = self.bar.last_print_n = done
+
+    def _report(self, loss: float) -> None:
+        state, config = self.run.progress, self.run.config
+        rate = self.window_tokens / max(time.perf_counter() - self.window_start, 1e-9)
+        lr = self.run.scheduler.get_last_lr()[0]
+        self.bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:,.0f}")
+        if not self.enabled and state.step % 500 == 0:
+            where = f"step {state.step}/{config.max_steps}"
+            if self.budget == "minutes":
+                where += f", {state.elapsed / 60:.1f}/{config.max_minutes:g} min"
+            self.run.log(f"{where}: loss {loss:.3f}, lr {lr:.2e}, {rate:,.0f} tokens/s")
+        self.window_tokens, self.window_start = 0, time.perf_counter()
+
+    def write(self, message: str) -> None:
+        if message and self.enabled:
+            self.bar.write(message)
+        elif message:
+            self.run.log(message)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,4 +1,4 @@
-"""Text to tokens and back; used by the translation data (`05_training_translation`).
+"""Text to tokens and back, used in `05_training_translation`.
 
 ``tokenize`` is the word tokenizer of the bundled corpus and of its gold alignments: words are
 runs of letters/digits (with inner hyphens or apostrophes), and every punctuation mark is its
@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 import sentencepiece
+
+from helpers._utils import check_positive_int
 
 __all__ = [
     "BOS",
@@ -64,7 +66,7 @@ class Tokenizer(Protocol):
     ``BOS``/``EOS`` (the caller does), ``decode`` skips ``PAD``/``BOS`` and stops at the first
     ``EOS``. ``len(tokenizer)`` is the vocabulary size V. ``to_state`` returns plain Python
     data that ``tokenizer_from_state`` rebuilds, also after ``torch.save`` and
-    ``torch.load(..., weights_only=True)``. Derived in `05_training_translation`.
+    ``torch.load(..., weights_only=True)``.
     """
 
     pad_id: int
@@ -111,7 +113,6 @@ class WordVocab(_SpecialIds):
     Case-sensitive. Words not in the vocabulary encode to ``unk_id`` and decode as ``<unk>``;
     ``unknown_words`` lists them. ``WordVocab(tokens)`` takes the whole vocabulary in id order,
     the special tokens first; ``WordVocab.build`` makes it from texts.
-    Derived in `05_training_translation`.
     """
 
     def __init__(self, tokens: Sequence[str]) -> None:
@@ -137,8 +138,7 @@ class WordVocab(_SpecialIds):
         result independent of the order of ``texts``. ``max_size`` caps V = ``len(vocab)``,
         the four special tokens included.
         """
-        if not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be a positive integer; got {min_freq!r}")
+        check_positive_int("min_freq", min_freq)
         if max_size is not None and (
             not isinstance(max_size, int) or max_size < len(SPECIAL_TOKENS)
         ):
@@ -194,7 +194,7 @@ class SubwordTokenizer(_SpecialIds):
     that starts a word carries ``▁``. Training uses every character of the training texts
     (``character_coverage=1.0``), so any word made of seen characters encodes without
     ``unk_id``. A character never seen in training encodes to ``unk_id``, and ``decode``
-    shows it as `` ⁇ ``. Derived in `05_training_translation`.
+    shows it as `` ⁇ ``.
     """
 
     def __init__(self, model_proto: bytes) -> None:

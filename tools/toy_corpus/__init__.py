@@ -4,7 +4,9 @@ A grammar (``grammar``) and a lexicon (``lexicon``) write both languages of a se
 once, so the German is a deterministic function of the English and every word knows which
 words of the other side express the same thing. ``corpus`` samples sentence structures and
 writes the bundled files in ``data/toy-en-de/``; rebuild them with
-``python -m tools.toy_corpus --out data/toy-en-de``. Derived in `05_training_translation`.
+``python -m tools.toy_corpus --out data/toy-en-de``. This is maintenance code, not course
+material: the notebooks read the files it wrote through ``helpers.translation.data``, and the
+tag list it writes lives in ``helpers.translation.phenomena``.
 
 >>> from tools.toy_corpus import Clause, NounPhrase, PrepositionalPhrase, Sentence, realise
 >>> pair = realise(Sentence((Clause(NounPhrase("man"), "see", NounPhrase("dog"),

@@ -1,5 +1,6 @@
 """``python -m tools.toy_corpus --out data/toy-en-de`` writes the corpus;
-``--stats DIR`` prints the statistics of the files in DIR. See `05_training_translation`."""
+``--stats DIR`` prints the statistics of the files in DIR. ``data/toy-en-de/README.md``
+describes the files."""
 
 from __future__ import annotations
 

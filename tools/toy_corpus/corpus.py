@@ -2,7 +2,7 @@
 
 Everything random comes from one ``random.Random(seed)``, and every choice is made from a
 tuple in lexicon order, so the corpus is the same on every machine and under every
-``PYTHONHASHSEED``. Derived in `05_training_translation`.
+``PYTHONHASHSEED``.
 """
 
 from __future__ import annotations
@@ -518,7 +518,8 @@ ends, one pair per line, four tab-separated columns:
 english<TAB>german<TAB>alignment<TAB>phenomena
 ```
 
-- tokens are those of `helpers.translation.tokenization.tokenize` (words; every punctuation mark is a token);
+- tokens are those of `helpers.translation.tokenization.tokenize` (words; every punctuation
+  mark is a token);
 - alignment: Pharaoh format `i-j` (English token i, German token j), sorted; one English word
   may link to several German words and vice versa (*in the* – *im*, *does … see* – *sieht*,
   *not a* – *keinen*); every word is aligned, final punctuation to final punctuation, and a

@@ -5,8 +5,7 @@ A ``Sentence`` is built from ``Clause``s, ``NounPhrase``s, ``Pronoun``s and
 writes carries *keys* naming the parts of the structure it expresses: "the" and "Park" in
 *in the park* get the keys of the determiner and the noun, "im" gets the keys of both the
 preposition and the determiner. A source and a target token are aligned when they share a key,
-so the alignment is built with the sentence rather than guessed afterwards. Derived in
-`05_training_translation`.
+so the alignment is built with the sentence rather than guessed afterwards.
 
 German word order follows three patterns:
 
@@ -22,6 +21,7 @@ participle or infinitive.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from helpers.translation.phenomena import PHENOMENA
 from helpers.translation.tokenization import detokenize
@@ -35,6 +35,7 @@ from tools.toy_corpus.lexicon import (
     PRONOUNS,
     SUBORDINATORS,
     VERBS,
+    Noun,
     Verb,
 )
 
@@ -291,6 +292,15 @@ class Sentence:
 Words = list[tuple[str, tuple[int, ...]]]  # a word and the keys of what it expresses
 
 
+class _VerbKeys(NamedTuple):
+    """Alignment keys of a clause's verb group: the main verb, the auxiliary (the verb's own
+    key in the present tense), and the negation (None if the clause is not negated)."""
+
+    verb: tuple[int, ...]
+    auxiliary: tuple[int, ...]
+    negation: int | None
+
+
 class _Realiser:
     """Writes one sentence in both languages, handing out alignment keys and collecting tags."""
 
@@ -329,57 +339,68 @@ class _Realiser:
     def noun_phrase(
         self, np: NounPhrase, case: str, kein_key: int | None = None
     ) -> tuple[Words, Words]:
+        """Determiner, adjective and noun in ``case``; ``kein_key`` turns "a" or a bare plural
+        into *kein* (the key it shares with the *not* it replaces)."""
         noun = NOUNS[np.noun]
         slot = "pl" if np.plural else noun.gender
-        english: Words = []
-        german: Words = []
         if np.plural:
             self.tags.add("plural")
-        determiner = np.determiner
         if kein_key is not None:
-            if determiner not in ("a", ""):
-                raise ValueError(f"kein replaces 'a' or a bare plural; got {determiner!r}")
-            determiner_keys = (kein_key,) if determiner == "" else (kein_key, self.key())
-            if determiner == "a":
-                english.append((_a_or_an(np), determiner_keys[1:]))
-            german.append(("kein" + _EIN_ENDING[case][slot], determiner_keys))
+            english, german = self.kein(np, case, slot, kein_key)
             declension = _MIXED_ENDING
-        elif determiner == "the":
+        else:
+            english, german, declension = self.determiner(np, case, slot)
+        if np.adjective is not None:
+            ending = _STRONG_PLURAL_ENDING[case] if declension is None else declension[case][slot]
+            english_adjective, german_adjective = self.adjective(np.adjective, ending)
+            english += english_adjective
+            german += german_adjective
+        key = (self.key(),)
+        english.append((noun.english_plural if np.plural else noun.english, key))
+        german.append((_german_noun(noun, case, np.plural), key))
+        return english, german
+
+    def determiner(
+        self, np: NounPhrase, case: str, slot: str
+    ) -> tuple[Words, Words, dict[str, dict[str, str]] | None]:
+        """The determiner in both languages and the adjective endings it calls for: weak after
+        *der*, mixed after *ein*-words, None (strong) after a numeral or no determiner."""
+        determiner = np.determiner
+        if determiner == "the":
             key = (self.key(),)
-            english.append(("the", key))
-            german.append((_DEFINITE[case][slot], key))
-            declension = _WEAK_ENDING
-        elif determiner in DETERMINERS:
+            return [("the", key)], [(_DEFINITE[case][slot], key)], _WEAK_ENDING
+        if determiner in DETERMINERS:
             if determiner == "no":
                 self.tags.add("negation_kein")
             key = (self.key(),)
-            english.append((_a_or_an(np) if determiner == "a" else determiner, key))
-            german.append((DETERMINERS[determiner] + _EIN_ENDING[case][slot], key))
-            declension = _MIXED_ENDING
-        else:  # a numeral or a bare plural: strong endings
-            if determiner:
-                self.tags.add("numeral")
-                key = (self.key(),)
-                english.append((determiner, key))
-                german.append((NUMERALS[determiner], key))
-            declension = None
-        if np.adjective is not None:
-            self.tags.add("adjective")
-            adjective = ADJECTIVES[np.adjective]
-            ending = _STRONG_PLURAL_ENDING[case] if declension is None else declension[case][slot]
-            stem = adjective.german
-            key = (self.key(),)
-            english.append((adjective.english, key))
-            german.append((stem + (ending[1:] if stem.endswith("e") else ending), key))
+            english = _a_or_an(np) if determiner == "a" else determiner
+            german = DETERMINERS[determiner] + _EIN_ENDING[case][slot]
+            return [(english, key)], [(german, key)], _MIXED_ENDING
+        if not determiner:  # a bare plural
+            return [], [], None
+        self.tags.add("numeral")
         key = (self.key(),)
-        if np.plural:
-            english.append((noun.english_plural, key))
-            form = noun.german_dative_plural if case == "dat" else noun.german_plural
-        else:
-            english.append((noun.english, key))
-            form = noun.german if case == "nom" else noun.german_oblique
-        german.append((form, key))
-        return english, german
+        return [(determiner, key)], [(NUMERALS[determiner], key)], None
+
+    def kein(self, np: NounPhrase, case: str, slot: str, kein_key: int) -> tuple[Words, Words]:
+        """*kein* for the "a" or bare plural of a negated clause's object: *not a dog* - *keinen
+        Hund*, *not apples* - *keine Äpfel*."""
+        if np.determiner not in ("a", ""):
+            raise ValueError(f"kein replaces 'a' or a bare plural; got {np.determiner!r}")
+        german = "kein" + _EIN_ENDING[case][slot]
+        if np.determiner == "":
+            return [], [(german, (kein_key,))]
+        key = self.key()
+        return [(_a_or_an(np), (key,))], [(german, (kein_key, key))]
+
+    def adjective(self, name: str, ending: str) -> tuple[Words, Words]:
+        """An attributive adjective with its German ``ending`` (a stem in -e drops the ending's e)."""
+        self.tags.add("adjective")
+        adjective = ADJECTIVES[name]
+        stem = adjective.german
+        key = (self.key(),)
+        german = stem + (ending[1:] if stem.endswith("e") else ending)
+        return [(adjective.english, key)], [(german, key)]
 
     def prepositional_phrase(self, pp: PrepositionalPhrase, verb: Verb) -> tuple[Words, Words]:
         preposition = PREPOSITIONS[pp.preposition]
@@ -403,99 +424,98 @@ class _Realiser:
         """Both languages of a clause; ``order`` is "main", "question", "inverted" or "final"."""
         if clause.adverbial is not None and clause.adverbial.fronted and order != "inverted":
             raise ValueError("only a main clause of a Sentence can front its adverbial clause")
-        verb = clause.lexeme
         person = _person(clause.subject)
-        negation_key = self.key() if clause.negated else None
+        negation = self.key() if clause.negated else None
         kein_target = self.kein_target(clause) if clause.negated else None
-
-        verb_key = (self.key(),)
-        auxiliary_key = verb_key if clause.tense == "present" else (self.key(),)
+        verb = (self.key(),)
+        keys = _VerbKeys(verb, verb if clause.tense == "present" else (self.key(),), negation)
         english_subject, german_subject = self.argument(clause.subject, "nom")
+        english_before, english_after = _english_verb_group(clause, person, order, keys)
+        finite, nonfinite = self.german_verb_group(clause, person, keys)
+        english_objects, german_objects = self.objects(clause, kein_target, negation)
+        nicht = self.negation(clause, kein_target, negation)
+        english_pps, german_pps = self.prepositional_phrases(clause)
 
-        # English verb group, around the subject in questions
-        if clause.tense == "present" and not clause.negated and order != "question":
-            english_before, english_after = [], [(_english_present(verb, person), verb_key)]
-        else:
-            if clause.tense == "present":
-                auxiliary = {"3sg": "does"}.get(person, "do")
-                main = verb.english
-            elif clause.tense == "perfect":
-                auxiliary = {"3sg": "has"}.get(person, "have")
-                main = verb.english_participle
-            else:
-                auxiliary = clause.tense
-                main = verb.english
-            if clause.negated and clause.tense == "can":
-                aux_words = [("cannot", auxiliary_key + (negation_key,))]
-            elif clause.negated:
-                aux_words = [(auxiliary, auxiliary_key), ("not", (negation_key,))]
-            else:
-                aux_words = [(auxiliary, auxiliary_key)]
-            if order == "question":
-                english_before, english_after = aux_words, [(main, verb_key)]
-            else:
-                english_before, english_after = [], [*aux_words, (main, verb_key)]
-        english = english_before + english_subject + english_after
-
-        # German finite verb and the verb at the end
-        if clause.tense == "present":
-            forms = {"1sg": verb.german_1sg, "3sg": verb.german_3sg, "pl": verb.german}
-            finite, nonfinite = [(forms[person], verb_key)], []
-        elif clause.tense == "perfect":
-            finite = [(_AUXILIARY[verb.auxiliary][person], auxiliary_key)]
-            nonfinite = [(verb.german_participle, verb_key)]
-            self.tags.add("perfect")
-        else:
-            finite = [(_AUXILIARY[clause.tense][person], auxiliary_key)]
-            nonfinite = [(verb.german, verb_key)]
-            self.tags.add("modal")
-
-        # objects: English order recipient, object; German pronouns first (acc before dat)
-        objects = []
-        if clause.indirect_object is not None:
-            self.tags.add("dative_object")
-            objects.append((clause.indirect_object, "dat"))
-        if clause.object is not None:
-            if verb.object_case == "dat":
-                self.tags.add("dative_object")
-            objects.append((clause.object, verb.object_case))
-        realised = []
-        for argument, case in objects:
-            kein = negation_key if argument is kein_target else None
-            realised.append((argument, case, *self.argument(argument, case, kein)))
-            english += realised[-1][2]
-        middle: Words = []
-        # pronouns before nouns; two pronouns: accusative first; two nouns: dative first
-        for _, _, _, german in sorted(
-            realised,
-            key=lambda r: (
-                not isinstance(r[0], Pronoun),
-                (r[1] == "dat") == isinstance(r[0], Pronoun),
-            ),
-        ):
-            middle += german
-        if clause.negated:
-            if kein_target is None:
-                self.tags.add("negation_nicht")
-                middle.append(("nicht", (negation_key,)))
-            else:
-                self.tags.add("negation_kein")
-
-        pps = [(pp, *self.prepositional_phrase(pp, verb)) for pp in clause.prepositional_phrases]
-        for _, english_pp, _ in pps:
-            english += english_pp
-        for _, _, german_pp in sorted(
-            pps, key=lambda r: _PP_ORDER[PREPOSITIONS[r[0].preposition].kind]
-        ):
-            middle += german_pp
-
+        english = english_before + english_subject + english_after + english_objects + english_pps
+        # German: verb last (final), verb second (main) or verb first (question, inverted)
+        middle = german_objects + nicht + german_pps
         if order == "final":
             german = german_subject + middle + nonfinite + finite
         elif order == "main":
             german = german_subject + finite + middle + nonfinite
         else:
             german = finite + german_subject + middle + nonfinite
+        english_tail, german_tail = self.subordinate_clauses(clause)
+        return english + english_tail, german + german_tail
 
+    def german_verb_group(
+        self, clause: Clause, person: str, keys: _VerbKeys
+    ) -> tuple[Words, Words]:
+        """The German finite verb, and the participle or infinitive that goes to the end."""
+        verb = clause.lexeme
+        if clause.tense == "present":
+            forms = {"1sg": verb.german_1sg, "3sg": verb.german_3sg, "pl": verb.german}
+            return [(forms[person], keys.verb)], []
+        if clause.tense == "perfect":
+            self.tags.add("perfect")
+            auxiliary = _AUXILIARY[verb.auxiliary][person]
+            return [(auxiliary, keys.auxiliary)], [(verb.german_participle, keys.verb)]
+        self.tags.add("modal")
+        return [(_AUXILIARY[clause.tense][person], keys.auxiliary)], [(verb.german, keys.verb)]
+
+    def objects(
+        self, clause: Clause, kein_target: NounPhrase | None, negation: int | None
+    ) -> tuple[Words, Words]:
+        """The objects: in English recipient then object; in German pronouns before nouns, two
+        pronouns accusative first, two nouns dative first."""
+        objects = []
+        if clause.indirect_object is not None:
+            self.tags.add("dative_object")
+            objects.append((clause.indirect_object, "dat"))
+        if clause.object is not None:
+            case = clause.lexeme.object_case
+            if case == "dat":
+                self.tags.add("dative_object")
+            objects.append((clause.object, case))
+        english: Words = []
+        realised = []
+        for argument, case in objects:
+            kein = negation if argument is kein_target else None
+            english_words, german_words = self.argument(argument, case, kein)
+            english += english_words
+            realised.append((argument, case, german_words))
+        german: Words = []
+        for _, _, german_words in sorted(realised, key=lambda r: _german_object_rank(r[0], r[1])):
+            german += german_words
+        return english, german
+
+    def negation(
+        self, clause: Clause, kein_target: NounPhrase | None, negation: int | None
+    ) -> Words:
+        """German *nicht* after the objects, or nothing where the negation became *kein*."""
+        if not clause.negated:
+            return []
+        if kein_target is not None:
+            self.tags.add("negation_kein")
+            return []
+        self.tags.add("negation_nicht")
+        return [("nicht", (negation,))]
+
+    def prepositional_phrases(self, clause: Clause) -> tuple[Words, Words]:
+        """The PPs: in English as given; in German company, then location, then direction."""
+        pps = [
+            (pp, *self.prepositional_phrase(pp, clause.lexeme))
+            for pp in clause.prepositional_phrases
+        ]
+        english = [word for _, english_pp, _ in pps for word in english_pp]
+        by_kind = sorted(pps, key=lambda r: _PP_ORDER[PREPOSITIONS[r[0].preposition].kind])
+        german = [word for _, _, german_pp in by_kind for word in german_pp]
+        return english, german
+
+    def subordinate_clauses(self, clause: Clause) -> tuple[Words, Words]:
+        """What follows the clause: its *that*-clause and an adverbial clause not fronted."""
+        english: Words = []
+        german: Words = []
         if clause.complement is not None:
             self.tags.add("subordinate")
             key = (self.key(),)
@@ -583,6 +603,46 @@ def _person(subject: Argument) -> str:
 
 def _english_present(verb: Verb, person: str) -> str:
     return verb.english_3sg if person == "3sg" else verb.english
+
+
+def _english_verb_group(
+    clause: Clause, person: str, order: str, keys: _VerbKeys
+) -> tuple[Words, Words]:
+    """English verb words before and after the subject: *sees*; *does the man see*; *has not
+    seen*; *cannot swim*. Questions put the auxiliary before the subject."""
+    verb = clause.lexeme
+    if clause.tense == "present" and not clause.negated and order != "question":
+        return [], [(_english_present(verb, person), keys.verb)]
+    if clause.tense == "present":
+        auxiliary, main = {"3sg": "does"}.get(person, "do"), verb.english
+    elif clause.tense == "perfect":
+        auxiliary, main = {"3sg": "has"}.get(person, "have"), verb.english_participle
+    else:
+        auxiliary, main = clause.tense, verb.english
+    if clause.negated and clause.tense == "can":
+        auxiliary_words = [("cannot", (*keys.auxiliary, keys.negation))]
+    elif clause.negated:
+        auxiliary_words = [(auxiliary, keys.auxiliary), ("not", (keys.negation,))]
+    else:
+        auxiliary_words = [(auxiliary, keys.auxiliary)]
+    if order == "question":
+        return auxiliary_words, [(main, keys.verb)]
+    return [], [*auxiliary_words, (main, keys.verb)]
+
+
+def _german_object_rank(argument: Argument, case: str) -> tuple[bool, bool]:
+    """Sort key of German objects: pronouns first; accusative first among pronouns, dative
+    first among nouns."""
+    pronoun = isinstance(argument, Pronoun)
+    return not pronoun, (case == "dat") == pronoun
+
+
+def _german_noun(noun: Noun, case: str, plural: bool) -> str:
+    """The German noun form: plural (dative plural in -n), or singular (weak nouns take
+    *-en* outside the nominative: *den Jungen*)."""
+    if plural:
+        return noun.german_dative_plural if case == "dat" else noun.german_plural
+    return noun.german if case == "nom" else noun.german_oblique
 
 
 def _a_or_an(np: NounPhrase) -> str:

@@ -1,4 +1,4 @@
-"""The lexicon of the bundled English→German corpus ``toy-en-de`` (`05_training_translation`).
+"""The lexicon of the bundled English→German corpus ``toy-en-de``.
 
 Every English lemma maps to exactly one German lemma in a given frame, with the morphology the
 grammar needs: nouns carry gender, plural and (for the weak masculines such as *Junge*) the

@@ -1,0 +1,30 @@
+"""`alignment_heatmap` and `layer_head_heatmap`, the figures of `06_inspecting_attention`."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from helpers.inspection import alignment_matrix
+from helpers.plotting import alignment_heatmap, layer_head_heatmap
+
+
+def test_alignment_heatmap_outlines_every_gold_link():
+    weights = torch.softmax(torch.randn(3, 4), dim=-1)
+    gold = alignment_matrix([(0, 0), (3, 1), (2, 2)], src_len=4, tgt_len=3)
+    ax = alignment_heatmap(weights, gold, ["a", "b", "c"], ["w", "x", "y", "z"])
+    (marks,) = ax.collections
+    assert sorted(map(tuple, marks.get_offsets().tolist())) == [(0, 0), (2, 2), (3, 1)]
+    with pytest.raises(ValueError, match=r"gold must be a \(T, S\) link matrix"):
+        alignment_heatmap(weights, gold.T, ["a", "b", "c"], ["w", "x", "y", "z"])
+    plt.close("all")
+
+
+def test_layer_head_heatmap_writes_every_value():
+    ax = layer_head_heatmap(torch.tensor([[0.1, 0.2], [0.3, 0.4]]), title="AER", label="AER")
+    assert [t.get_text() for t in ax.texts] == ["0.10", "0.20", "0.30", "0.40"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["layer 0", "layer 1"]
+    with pytest.raises(ValueError, match=r"values must be an \(L, H\) matrix"):
+        layer_head_heatmap(torch.zeros(3), title="x", label="x")
+    plt.close("all")
