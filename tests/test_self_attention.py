@@ -80,7 +80,7 @@ def test_gradients_reach_all_three_projections(layer):
 
 @pytest.mark.parametrize(
     ("shape", "expected"),
-    [((2, 5, 7), r"D = d_model = 6; got \(2, 5, 7\)"), ((6,), r"got \(6\)")],
+    [((2, 5, 7), r"D = d_model = 6; got \(2, 5, 7\)"), ((6,), r"got \(6,\)")],
 )
 def test_wrong_input_shape_names_expected_and_received(layer, shape, expected):
     with pytest.raises(ValueError, match=expected):
