@@ -8,6 +8,12 @@ source once and run whole batches; ``translate`` goes from texts to texts.
 The model needs ``encode(src (B, S) ids) -> memory (B, S, D)``, ``real_tokens(src) -> (B, S)``
 (True = a real source token) and ``decode(tgt (B, T) ids, memory, memory_real) -> logits
 (B, T, V)``, like ``helpers.transformer.Seq2SeqTransformer``.
+
+A model that also offers ``new_cache()`` and ``decode(..., cache=cache)`` (the course's
+``Seq2SeqTransformer`` does) is decoded with its key-value cache: each step runs the decoder on
+the newest token only, reusing the keys and values of the earlier ones, and gives the same
+tokens as re-running the whole prefix, several times faster. `08_efficient_attention`
+explains and measures it.
 """
 
 from __future__ import annotations
@@ -41,6 +47,22 @@ def _until_eos(row: list[int], eos_id: int) -> list[int]:
     return row[: row.index(eos_id)] if eos_id in row else row
 
 
+def _new_cache(model: nn.Module):
+    """An empty key-value cache if the model offers one (``new_cache()``), else None."""
+    new_cache = getattr(model, "new_cache", None)
+    return new_cache() if callable(new_cache) else None
+
+
+def _next_token_logits(
+    model: nn.Module, tgt: torch.Tensor, memory: torch.Tensor, memory_real, cache
+) -> torch.Tensor:
+    """(B, V) logits for the token after the prefix tgt (B, t): with a cache, the decoder runs
+    on the newest position only; without, on the whole prefix again."""
+    if cache is None:
+        return model.decode(tgt, memory, memory_real)[:, -1]
+    return model.decode(tgt, memory, memory_real, cache=cache)[:, -1]
+
+
 def greedy_decode(
     model: nn.Module,
     src: torch.Tensor,
@@ -52,7 +74,8 @@ def greedy_decode(
 ) -> list[list[int]]:
     """The most likely next token at every step, for a batch: src (B, S) ids -> B id lists.
 
-    The encoder runs once; the decoder runs on the growing prefix (B, t) at step t. A row
+    The encoder runs once; at step t the decoder runs on the newest token, with the model's
+    key-value cache, or else on the whole prefix (B, t). A row
     that has emitted eos is padded with ``pad_id`` from then on and ignored; decoding stops
     when every row has ended, or after ``max_len`` generated tokens (default S + 50, where a
     row is cut off without eos). The lists exclude bos and eos. Runs in eval mode under
@@ -63,8 +86,9 @@ def greedy_decode(
         memory, memory_real = model.encode(src), model.real_tokens(src)  # (B, S, D), (B, S)
         tgt = torch.full((src.shape[0], 1), bos_id, dtype=src.dtype, device=src.device)
         finished = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)  # (B,)
+        cache = _new_cache(model)
         for _ in range(max_len):
-            logits = model.decode(tgt, memory, memory_real)[:, -1]  # (B, V): the last position
+            logits = _next_token_logits(model, tgt, memory, memory_real, cache)  # (B, V)
             next_token = logits.argmax(dim=-1).masked_fill(finished, pad_id)  # (B,)
             tgt = torch.cat([tgt, next_token[:, None]], dim=1)  # (B, t + 1)
             finished |= next_token == eos_id
@@ -92,7 +116,8 @@ def beam_search(
     """The best of ``beam_size`` hypotheses kept per sentence: src (B, S) ids -> B id lists.
 
     All B · K beams (K = beam_size) decode as one batch, against the encoder output computed
-    once and repeated K times (``repeat_interleave``). At every step each beam proposes its
+    once and repeated K times (``repeat_interleave``), with the model's key-value cache if it
+    has one (reordered with the beams). At every step each beam proposes its
     continuations; of the 2K best (by total log-probability), an eos among the top K ends a
     hypothesis, scored by log P / ((5 + length) / 6) ** length_penalty (GNMT; length counts
     the generated tokens including eos), and the best K others carry on. A sentence is done
@@ -113,8 +138,9 @@ def beam_search(
         scores = torch.full((B, K), float("-inf"), device=src.device)  # log P per beam
         scores[:, 0] = 0.0  # one live beam at the start, so the K beams differ
         ended: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
+        cache = _new_cache(model)
         for length in range(1, max_len + 1):
-            logits = model.decode(tokens, memory, memory_real)[:, -1]  # (B·K, V)
+            logits = _next_token_logits(model, tokens, memory, memory_real, cache)  # (B·K, V)
             log_probs = logits.float().log_softmax(dim=-1)
             V = log_probs.shape[-1]
             candidates = (scores.view(B * K, 1) + log_probs).view(B, K * V)
@@ -135,6 +161,8 @@ def beam_search(
             parents = torch.arange(B, device=src.device)[:, None] * K + beam.gather(1, keep)
             next_token = token.gather(1, keep).view(B * K, 1).to(tokens.dtype)
             tokens = torch.cat([tokens[parents.view(-1)], next_token], dim=1)
+            if cache is not None:
+                cache.reorder(parents.view(-1))  # each beam carries on its parent's keys and values
         else:  # max_len reached: the live beams of unfinished sentences compete too
             penalty = _length_penalty(max_len, length_penalty)
             for b in range(B):

@@ -1,6 +1,6 @@
 """Diagrams of the mechanism, drawn by code, used in `02_softmax_and_attention` and after.
 
-Three figures, each a function ``name(ax=None) -> Axes`` that draws boxes, arrows and
+Figures, each a function ``name(ax=None) -> Axes`` that draws boxes, arrows and
 labels with matplotlib (no image files), labelled in the course's shape vocabulary
 (B batch, H heads, T query length, S key length, D model width, Dh head width,
 V vocabulary):
@@ -10,7 +10,9 @@ V vocabulary):
 - ``multi_head_diagram``: projections, split into heads, parallel attention, merge, output
   projection (`03_multi_head_attention`);
 - ``transformer_diagram``: the encoder–decoder Transformer of the 2017 paper, post-LN
-  (`04_transformer`).
+  (`04_transformer`);
+- ``model_families_diagram``: GPT, BERT and ViT side by side, one pre-LN block in three
+  configurations (`09_beyond_translation`).
 
 One colour per kind of block, the same in every diagram (see ``KIND_COLOURS``).
 """
@@ -25,6 +27,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch, R
 __all__ = [
     "KIND_COLOURS",
     "attention_flow_diagram",
+    "model_families_diagram",
     "multi_head_diagram",
     "transformer_diagram",
 ]
@@ -375,4 +378,115 @@ def transformer_diagram(ax: plt.Axes | None = None) -> plt.Axes:
     ax.text(3.0, 12.1, note, ha="center", va="center", fontsize=9, style="italic", color="#444444")
     _legend(ax, ["tensor", "embedding", "attention", "norm", "feed-forward", "projection",
                  "softmax"], loc="upper left", ncol=1)  # fmt: skip
+    return ax
+
+
+# --- The three families side by side (`09_beyond_translation`) --------------------------------
+
+_FAMILIES = (
+    (
+        "GPT: decoder-only",
+        "characters so far\n(B, T) ids",
+        "token embedding\n+ learned positions",
+        "causal",
+        "causal self-attention\n(position t sees ≤ t)",
+        "linear D → V\nat every position",
+        "next-token logits\n(B, T, V)",
+    ),
+    (
+        "BERT: encoder-only",
+        "a sentence with [MASK]s\n(B, T) ids",
+        "token embedding\n+ learned positions",
+        "full",
+        "bidirectional self-attention\n(every token sees all)",
+        "linear D → V at [MASK]s,\nor D → C on [CLS]",
+        "masked-token logits (B, T, V)\nor class logits (B, C)",
+    ),
+    (
+        "ViT: encoder-only on patches",
+        "image → N patches\n(B, N, C·P·P)",
+        "linear patch embedding,\n[class] token first\n+ learned positions",
+        "full",
+        "bidirectional self-attention\n(every patch sees all)",
+        "linear D → C\non the [class] token",
+        "class logits\n(B, C)",
+    ),
+)
+
+
+def _mask_icon(ax: plt.Axes, x: float, y: float, kind: str, *, n: int = 4, cell: float = 0.2):
+    """A small n × n attention mask centred at (x, y): filled where a query (row) may attend
+    to a key (column); ``kind`` is "causal" (lower triangle) or "full"."""
+    left, top = x - n * cell / 2, y + n * cell / 2
+    for i in range(n):
+        for j in range(n):
+            allowed = kind == "full" or j <= i
+            ax.add_patch(
+                Rectangle(
+                    (left + j * cell, top - (i + 1) * cell), cell, cell,
+                    facecolor=KIND_COLOURS["softmax"] if allowed else "white",
+                    edgecolor="#999999", lw=0.6, zorder=3,
+                )
+            )  # fmt: skip
+    ax.text(x, y - n * cell / 2 - 0.08, "mask", ha="center", va="top", fontsize=8)
+
+
+def _prenorm_sublayer(ax: plt.Axes, x: float, y: float, text: str, kind: str, h: float) -> float:
+    """x + f(LayerNorm(x)): the block, the residual drawn on its left and the ⊕ above it.
+    The stream arrives at height ``y``; returns the height where it leaves the ⊕."""
+    branch = y + 0.3
+    block = _box(ax, x, branch + 0.35 + h / 2, 3.0, h, f"LayerNorm →\n{text}", kind, fontsize=8.5)
+    plus_y = block.top[1] + 0.5
+    _arrow(ax, (x, y), block.bottom)
+    _arrow(ax, block.top, (x, plus_y - 0.2))
+    ax.add_patch(Circle((x, plus_y), 0.2, facecolor="white", edgecolor=EDGE, lw=1.2, zorder=2))
+    ax.text(x, plus_y, "+", ha="center", va="center", fontsize=12, zorder=3)
+    lane = x - 1.75
+    ax.plot([x, lane], [branch, branch], color=EDGE, lw=1.3, zorder=1)
+    _path_arrow(ax, [(lane, branch), (lane, plus_y), (x - 0.2, plus_y)])
+    ax.plot([x], [branch], marker="o", markersize=4, color=EDGE, zorder=3)
+    return plus_y + 0.2
+
+
+def _family_column(ax: plt.Axes, x: float, family: tuple[str, ...]) -> None:
+    """One family, from its input (bottom) to its output (top)."""
+    title, inputs, embedding, mask, attention, head, outputs = family
+    tokens = _box(ax, x, 0.6, 3.3, 0.8, inputs, "tensor", fontsize=8.5)
+    embed = _box(ax, x, 2.0, 3.3, 1.0, embedding, "embedding", fontsize=8.5)
+    _arrow(ax, tokens.top, embed.bottom)
+    y = _prenorm_sublayer(ax, x, embed.top[1], attention, "attention", 1.25)
+    _mask_icon(ax, x + 2.05, 4.35, mask)
+    y = _prenorm_sublayer(ax, x, y, "feed-forward (per position)", "feed-forward", 0.8)
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - 2.15, embed.top[1] + 0.15), 4.75, y - embed.top[1] + 0.15,
+            boxstyle="round,pad=0,rounding_size=0.2", facecolor="#f3f3f3",
+            edgecolor="#999999", lw=1.2, zorder=0,
+        )
+    )  # fmt: skip
+    ax.text(x + 2.45, y + 0.12, "N×", ha="right", va="top", fontsize=12, fontweight="bold")
+    norm = _box(ax, x, y + 0.85, 2.6, 0.5, "final LayerNorm", "norm", fontsize=8.5)
+    _arrow(ax, (x, y), norm.bottom)
+    linear = _box(ax, x, norm.top[1] + 0.85, 3.3, 0.85, head, "projection", fontsize=8.5)
+    _arrow(ax, norm.top, linear.bottom)
+    out = _box(ax, x, linear.top[1] + 0.85, 3.3, 0.8, outputs, "tensor", fontsize=8.5)
+    _arrow(ax, linear.top, out.bottom)
+    ax.text(x + 0.2, out.top[1] + 0.45, title, ha="center", va="center", fontsize=11,
+            fontweight="bold")  # fmt: skip
+
+
+def model_families_diagram(ax: plt.Axes | None = None) -> plt.Axes:
+    """GPT, BERT and ViT side by side: one block, three configurations.
+
+    Each column: input (B, T) ids or (B, N, C·P·P) patches → embedding + learned positions →
+    N × [LayerNorm → self-attention, + residual; LayerNorm → feed-forward, + residual]
+    (pre-LN) → final LayerNorm → a linear head → output. The block is the same in all three;
+    the mask beside the self-attention (causal for GPT, full for BERT and ViT), the input and
+    the head differ. Draws on ``ax`` (a new figure when None) and returns it.
+    """
+    ax = _canvas(ax, (-0.4, 17.4), (-0.6, 12.4), "One block, three model families", scale=0.62)
+    for x, family in zip((2.5, 8.4, 14.3), _FAMILIES, strict=True):
+        _family_column(ax, x, family)
+    _legend(ax, ["tensor", "embedding", "attention", "feed-forward", "norm", "projection"],
+            loc="lower center", ncol=6)  # fmt: skip
     return ax

@@ -7,6 +7,11 @@ show each step: ``split_heads`` (B, T, D) -> (B, H, T, Dh) and ``merge_heads`` b
 Masks follow this course's convention (True = may attend, as in
 ``torch.nn.functional.scaled_dot_product_attention``); ``mask_from_torch`` converts the
 opposite convention of ``torch.nn.MultiheadAttention`` (True = masked out).
+
+Two additions serve fast decoding, and `08_efficient_attention` explains them: ``KVCache``, the
+keys and values a decoder has already computed (passed as ``forward(..., cache=...)``), and
+grouped-query attention (``num_kv_heads`` < ``num_heads``: heads share keys and values, so the
+cache shrinks by ``num_heads / num_kv_heads``).
 """
 
 from __future__ import annotations
@@ -16,9 +21,56 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers._utils import describe_shape
-from helpers.attention import scaled_dot_product_attention
+from helpers.attention import causal_mask, scaled_dot_product_attention
 
 __all__ = ["MultiHeadAttention", "mask_from_torch", "merge_heads", "split_heads"]
+
+
+class KVCache:
+    """The keys and values one attention module has computed so far, for incremental decoding.
+
+    Decoding one token at a time, the keys and values of earlier positions never change, so
+    each step projects the new positions only and appends them: ``update(k, v)`` with k, v
+    (B, G, n, Dh) returns every position so far, (B, G, t, Dh) (G key/value heads). With
+    ``static=True`` (cross-attention over a fixed memory) the first ``update`` stores the
+    memory's keys and values and the module reuses them at every later step without
+    projecting the memory again. ``reorder(index)`` keeps the batch rows ``index`` (B',), as
+    beam search needs when it reorders its beams.
+    """
+
+    def __init__(self, *, static: bool = False) -> None:
+        self.static = static
+        self.key: torch.Tensor | None = None  # (B, G, t, Dh)
+        self.value: torch.Tensor | None = None
+
+    @property
+    def length(self) -> int:
+        """Positions held, t (0 when empty)."""
+        return 0 if self.key is None else self.key.shape[-2]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the cached keys and values."""
+        if self.key is None:
+            return 0
+        return sum(t.numel() * t.element_size() for t in (self.key, self.value))
+
+    def update(self, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append the new positions' keys and values (replace them, if static); return all."""
+        if self.key is not None and not self.static:
+            key = torch.cat([self.key, key], dim=-2)  # (B, G, t, Dh): a copy per step, O(t)
+            value = torch.cat([self.value, value], dim=-2)
+        self.key, self.value = key, value
+        return key, value
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep the batch rows ``index``: row i becomes the old row ``index[i]``."""
+        if self.key is not None:
+            self.key, self.value = self.key[index], self.value[index]
+
+    def __repr__(self) -> str:
+        shape = None if self.key is None else tuple(self.key.shape)
+        return f"KVCache(static={self.static}, key shape={shape})"
 
 
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
@@ -80,10 +132,21 @@ class MultiHeadAttention(nn.Module):
     (A query with no visible key gives a zero output on the course's path; PyTorch's fused
     kernels may give NaN there on some devices and versions.)
 
+    ``is_causal=True`` adds the causal pattern (query i sees keys j <= i, aligned at the top
+    left as in PyTorch's function) to ``mask``. The fused path hands it to PyTorch as
+    ``is_causal=True`` when there is no other mask, so that PyTorch may pick its flash kernel
+    (which takes no explicit mask on a GPU); with a mask, or on the course's path, it becomes
+    part of the boolean mask. The results are the same either way.
+
     ``head_mask`` (default None: no effect) is an optional (H,) tensor that scales each
     head's output before the output projection, on both paths: 0 (or False) removes a head,
     1 (or True) keeps it. `06_inspecting_attention` uses it to ablate heads; it is not saved
     in the ``state_dict``.
+
+    For decoding: ``num_kv_heads`` = G < H gives grouped-query attention (G = 1: multi-query),
+    where each group of H / G query heads shares one head of keys and values (``w_k`` and
+    ``w_v`` then map D to G · Dh); ``cache`` (a ``KVCache``) reuses the keys and values of
+    earlier calls.
     """
 
     def __init__(
@@ -94,6 +157,7 @@ class MultiHeadAttention(nn.Module):
         bias: bool = True,
         *,
         fused: bool = False,
+        num_kv_heads: int | None = None,
     ) -> None:
         super().__init__()
         if num_heads < 1 or d_model % num_heads:
@@ -101,19 +165,29 @@ class MultiHeadAttention(nn.Module):
                 f"d_model must be divisible by num_heads; got d_model = {d_model}, "
                 f"num_heads = {num_heads}"
             )
+        num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
+        if num_kv_heads < 1 or num_heads % num_kv_heads:
+            raise ValueError(
+                f"num_heads must be divisible by num_kv_heads; got num_heads = {num_heads}, "
+                f"num_kv_heads = {num_kv_heads}"
+            )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); got {dropout}")
         self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_model // num_heads
+        self.num_kv_heads = num_kv_heads
         self.dropout, self.fused = dropout, fused
         self.w_q = nn.Linear(d_model, d_model, bias=bias)
-        self.w_k = nn.Linear(d_model, d_model, bias=bias)
-        self.w_v = nn.Linear(d_model, d_model, bias=bias)
+        self.w_k = nn.Linear(d_model, num_kv_heads * self.d_head, bias=bias)
+        self.w_v = nn.Linear(d_model, num_kv_heads * self.d_head, bias=bias)
         self.w_o = nn.Linear(d_model, d_model, bias=bias)
         self.register_buffer("head_mask", None, persistent=False)
 
     def extra_repr(self) -> str:
+        kv_heads = (
+            "" if self.num_kv_heads == self.num_heads else f", num_kv_heads={self.num_kv_heads}"
+        )
         return (
-            f"d_model={self.d_model}, num_heads={self.num_heads}, d_head={self.d_head}, "
+            f"d_model={self.d_model}, num_heads={self.num_heads}{kv_heads}, d_head={self.d_head}, "
             f"dropout={self.dropout}, fused={self.fused}"
         )
 
@@ -148,24 +222,43 @@ class MultiHeadAttention(nn.Module):
         mask: torch.Tensor | None = None,
         *,
         need_weights: bool | None = None,
+        is_causal: bool = False,
+        cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         self._check(query, key, value, mask)
         if mask is not None and mask.ndim == 3:
             mask = mask.unsqueeze(1)  # (B, T or 1, S) -> (B, 1, T or 1, S): same for every head
         q = split_heads(self.w_q(query), self.num_heads)  # (B, H, T, Dh)
-        k = split_heads(self.w_k(key), self.num_heads)  # (B, H, S, Dh)
-        v = split_heads(self.w_v(value), self.num_heads)  # (B, H, S, Dh)
+        k, v = self._keys_and_values(key, value, cache)  # (B, G, S, Dh) each
         dropout_p = self.dropout if self.training else 0.0
         if need_weights is None:
             need_weights = not self.fused
+        if is_causal and (need_weights or mask is not None):
+            causal = causal_mask(q.shape[-2], k.shape[-2], device=q.device)  # (T, S)
+            mask, is_causal = causal if mask is None else mask & causal, False
+        if self.num_kv_heads != self.num_heads:  # each key/value head serves H / G query heads
+            groups = self.num_heads // self.num_kv_heads
+            k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
         if need_weights:
             out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p)
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal
+            )
             weights = None
         if self.head_mask is not None:
             out = out * self.head_mask.to(out)[:, None, None]  # (H, 1, 1): one factor per head
         return self.w_o(merge_heads(out)), weights  # (B, T, D), (B, H, T, S) or None
+
+    def _keys_and_values(
+        self, key: torch.Tensor, value: torch.Tensor, cache: KVCache | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, G, S, Dh) keys and values: projected, or from the cache where it holds them."""
+        if cache is not None and cache.static and cache.key is not None:
+            return cache.key, cache.value  # a fixed memory's, projected at the first step
+        k = split_heads(self.w_k(key), self.num_kv_heads)
+        v = split_heads(self.w_v(value), self.num_kv_heads)
+        return (k, v) if cache is None else cache.update(k, v)
 
     @classmethod
     def from_torch(cls, module: nn.MultiheadAttention, *, fused: bool = False):

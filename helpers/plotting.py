@@ -18,6 +18,7 @@ from matplotlib.patches import FancyArrowPatch
 from helpers._utils import describe_shape
 
 __all__ = [
+    "aer_bars",
     "alignment_heatmap",
     "attention_heads_grid",
     "attention_heatmap",
@@ -367,4 +368,43 @@ def layer_head_heatmap(
     ax.set_yticks(range(L), labels=[f"layer {layer}" for layer in range(L)])
     ax.set_title(title)
     ax.figure.colorbar(image, ax=ax, label=label, fraction=0.046, pad=0.04)
+    return ax
+
+
+def aer_bars(
+    values,
+    baselines: dict[str, float],
+    *,
+    title: str,
+    ax: plt.Axes | None = None,
+    ylabel: str = "AER (lower is better)",
+) -> plt.Axes:
+    """One bar per layer and head, (L, H), beside horizontal lines for the baselines.
+
+    ``baselines`` maps a name to its score (e.g. the diagonal alignments' AER), so that a
+    head's bar reads against what no attention at all achieves. Drawn in
+    `06_inspecting_attention`.
+    """
+    v = to_numpy(values).astype(np.float64)
+    if v.ndim != 2:
+        raise ValueError(f"values must be an (L, H) matrix, one per layer and head; got {v.shape}")
+    L, H = v.shape
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.55 * L * H + 3.0, 3.2))
+    x = np.arange(L * H) + np.repeat(np.arange(L), H)  # a gap between layers
+    colors = plt.get_cmap("tab10")(np.repeat(np.arange(L), H))
+    bars = ax.bar(x, v.flatten(), color=colors)
+    ax.bar_label(bars, labels=[f"{value:.2f}" for value in v.flatten()], fontsize=7, padding=1)
+    for (name, value), style in zip(
+        baselines.items(), ["--", ":", "-.", (0, (5, 5))], strict=False
+    ):
+        ax.axhline(
+            value, color="black", linestyle=style, linewidth=1.0, label=f"{name} {value:.2f}"
+        )
+    ax.set_xticks(x, labels=[f"{layer}.{head}" for layer in range(L) for head in range(H)])
+    top = max(1.0, float(v.max())) * 1.3  # room for the legend above the bars
+    ax.set(xlabel="layer.head", ylabel=ylabel, title=title, ylim=(0, top))
+    ax.set_yticks(np.linspace(0.0, max(1.0, float(v.max())), 6))
+    if baselines:
+        ax.legend(fontsize=8, loc="upper right", ncols=len(baselines))
     return ax

@@ -13,6 +13,15 @@ so, so that a torch user cannot misread them:
 ``torch.nn.Transformer`` calls them ``src_mask`` … ``memory_key_padding_mask``, and its boolean
 masks mean the opposite, True = masked out: ``tgt_attend`` is ``~tgt_mask`` and ``src_real``
 is ``~src_key_padding_mask``.
+
+``tgt_is_causal=True`` makes the decoder's self-attention causal without a (T, T) mask, so that
+PyTorch's fused kernel may run it as ``is_causal``; ``Seq2SeqTransformer`` uses it. Unpadded
+batches run with no mask at all (what lets PyTorch pick its flash kernel on a GPU): on the CPU
+a real-token mask with no padding in it is dropped, and on an accelerator, where finding that
+out would make the host wait for the device, ``Seq2SeqTransformer(...)(src, tgt,
+padded=False)`` says so. For decoding one token at a time, ``DecoderCache`` keeps each
+decoder layer's keys and values (``Seq2SeqTransformer.new_cache``); `08_efficient_attention`
+explains it and measures what it saves.
 """
 
 from __future__ import annotations
@@ -25,8 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers._utils import describe_shape
-from helpers.attention import causal_mask
-from helpers.multi_head_attention import MultiHeadAttention
+from helpers.multi_head_attention import KVCache, MultiHeadAttention
 from helpers.positional_encoding import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
 
 __all__ = [
@@ -43,7 +51,12 @@ ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 def combine_masks(attend: torch.Tensor | None, real: torch.Tensor | None) -> torch.Tensor | None:
     """One mask for (B, H, T, S) scores from an attention pattern ``attend`` (T, S), True = may
     attend, and the keys' ``real`` (B, S), True = a real token; returns (T, S), (B, 1, 1, S),
-    (B, 1, T, S) or None."""
+    (B, 1, T, S) or None.
+
+    On the CPU, ``real`` is left out when every key is real: the result is the same, and with
+    no mask at all PyTorch's fused attention may use its fastest kernel. On an accelerator the
+    mask is kept, since finding out would make the host wait for the device (a sync).
+    """
     if real is None:
         return attend
     if real.dtype != torch.bool or real.ndim != 2:
@@ -51,6 +64,8 @@ def combine_masks(attend: torch.Tensor | None, real: torch.Tensor | None) -> tor
             "real-token masks must be boolean (B, S), True for real tokens; got "
             f"{real.dtype} of shape {describe_shape(real)}"
         )
+    if real.device.type == "cpu" and bool(real.all()):
+        return attend
     keys = real[:, None, None, :]  # (B, 1, 1, S)
     return keys if attend is None else attend & keys
 
@@ -125,13 +140,25 @@ class EncoderLayer(_Sublayers):
 
     forward(x (B, S, D), src_attend) -> (B, S, D); ``src_attend`` True = may attend,
     broadcastable to (B, H, S, S). Same parameters as ``torch.nn.TransformerEncoderLayer``.
+    A decoder-only model (a GPT) stacks these with ``is_causal=True``, and, for incremental
+    decoding, a ``KVCache`` per layer (x then holds the new positions only).
     """
 
     cross_attention = False
 
-    def forward(self, x: torch.Tensor, src_attend: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        src_attend: torch.Tensor | None = None,
+        *,
+        is_causal: bool = False,
+        cache: KVCache | None = None,
+    ) -> torch.Tensor:
         x = self._residual(
-            x, lambda y: self.self_attn(y, y, y, src_attend)[0], self.norm1, self.dropout1
+            x,
+            lambda y: self.self_attn(y, y, y, src_attend, is_causal=is_causal, cache=cache)[0],
+            self.norm1,
+            self.dropout1,
         )
         return self._residual(x, self.feed_forward, self.norm2, self.dropout2)
 
@@ -140,9 +167,10 @@ class DecoderLayer(_Sublayers):
     """Masked self-attention, cross-attention over the encoder output, then feed-forward.
 
     forward(x (B, T, D), memory (B, S, D), tgt_attend, memory_attend) -> (B, T, D), both masks
-    True = may attend. The
+    True = may attend; ``tgt_is_causal`` adds the causal pattern to the self-attention. The
     cross-attention takes its queries from the decoder and its keys and values from
-    ``memory``. Same parameters as ``torch.nn.TransformerDecoderLayer``.
+    ``memory``. Same parameters as ``torch.nn.TransformerDecoderLayer``. ``cache``, a pair of
+    ``KVCache`` (self-attention, cross-attention), makes x the new positions only.
     """
 
     cross_attention = True
@@ -153,17 +181,55 @@ class DecoderLayer(_Sublayers):
         memory: torch.Tensor,
         tgt_attend: torch.Tensor | None = None,
         memory_attend: torch.Tensor | None = None,
+        *,
+        tgt_is_causal: bool = False,
+        cache: tuple[KVCache, KVCache] | None = None,
     ) -> torch.Tensor:
+        self_cache, cross_cache = (None, None) if cache is None else cache
         x = self._residual(
-            x, lambda y: self.self_attn(y, y, y, tgt_attend)[0], self.norm1, self.dropout1
+            x,
+            lambda y: self.self_attn(
+                y, y, y, tgt_attend, is_causal=tgt_is_causal, cache=self_cache
+            )[0],
+            self.norm1,
+            self.dropout1,
         )
         x = self._residual(
             x,
-            lambda y: self.cross_attn(y, memory, memory, memory_attend)[0],
+            lambda y: self.cross_attn(y, memory, memory, memory_attend, cache=cross_cache)[0],
             self.norm2,
             self.dropout2,
         )
         return self._residual(x, self.feed_forward, self.norm3, self.dropout3)
+
+
+class DecoderCache:
+    """What incremental decoding keeps between steps, for a decoder of L layers.
+
+    Per layer, a pair of ``KVCache``: the self-attention's keys and values of every target
+    position so far, and the cross-attention's keys and values of the memory (projected at
+    the first step, then reused). Its size, 2 · L · B · (t + S) · G · Dh numbers (G key/value
+    heads of width Dh), grows with the t positions decoded; ``nbytes`` measures it.
+    """
+
+    def __init__(self, num_layers: int) -> None:
+        self.layers = [(KVCache(), KVCache(static=True)) for _ in range(num_layers)]
+
+    @property
+    def length(self) -> int:
+        """Target positions held, t."""
+        return self.layers[0][0].length if self.layers else 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by every cached key and value."""
+        return sum(cache.nbytes for pair in self.layers for cache in pair)
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep the batch rows ``index`` (B',) in every layer, as beam search needs."""
+        for pair in self.layers:
+            for cache in pair:
+                cache.reorder(index)
 
 
 class Transformer(nn.Module):
@@ -221,13 +287,27 @@ class Transformer(nn.Module):
         memory_attend: torch.Tensor | None = None,
         tgt_real: torch.Tensor | None = None,
         memory_real: torch.Tensor | None = None,
+        *,
+        tgt_is_causal: bool = False,
+        cache: DecoderCache | None = None,
     ) -> torch.Tensor:
-        """tgt (B, T, D), memory (B, S, D) -> (B, T, D)."""
+        """tgt (B, T, D), memory (B, S, D) -> (B, T, D).
+
+        With ``cache`` (from ``new_cache``), tgt holds the new positions only, (B, n, D), and
+        ``tgt_attend`` (n, t) and ``tgt_real`` (B, t) cover all t positions so far.
+        """
         self_mask = combine_masks(tgt_attend, tgt_real)
         cross_mask = combine_masks(memory_attend, memory_real)
-        for layer in self.decoder_layers:
-            tgt = layer(tgt, memory, self_mask, cross_mask)
+        caches = [None] * len(self.decoder_layers) if cache is None else cache.layers
+        for layer, layer_cache in zip(self.decoder_layers, caches, strict=True):
+            tgt = layer(
+                tgt, memory, self_mask, cross_mask, tgt_is_causal=tgt_is_causal, cache=layer_cache
+            )
         return self.decoder_norm(tgt)
+
+    def new_cache(self) -> DecoderCache:
+        """An empty ``DecoderCache`` for this decoder's layers."""
+        return DecoderCache(len(self.decoder_layers))
 
     def forward(
         self,
@@ -239,6 +319,8 @@ class Transformer(nn.Module):
         src_real: torch.Tensor | None = None,
         tgt_real: torch.Tensor | None = None,
         memory_real: torch.Tensor | None = None,
+        *,
+        tgt_is_causal: bool = False,
     ) -> torch.Tensor:
         for name, x in (("src", src), ("tgt", tgt)):
             if x.ndim != 3 or x.shape[-1] != self.d_model:
@@ -251,7 +333,15 @@ class Transformer(nn.Module):
                 f"src and tgt must have the same batch size B; got {src.shape[0]} and {tgt.shape[0]}"
             )
         memory = self.encode(src, src_attend, src_real)
-        return self.decode(tgt, memory, tgt_attend, memory_attend, tgt_real, memory_real)
+        return self.decode(
+            tgt,
+            memory,
+            tgt_attend,
+            memory_attend,
+            tgt_real,
+            memory_real,
+            tgt_is_causal=tgt_is_causal,
+        )
 
     @classmethod
     def from_torch(cls, module: nn.Transformer, *, fused: bool = False) -> Transformer:
@@ -307,8 +397,8 @@ class Seq2SeqTransformer(nn.Module):
     forward(src (B, S) ids, tgt (B, T) ids) -> logits (B, T, V_tgt). With ``pad_id`` set, padding
     masks are built from the ids (``real_tokens``); the decoder is always causal.
     ``encode``/``decode`` expose the two halves for autoregressive decoding: ``decode`` takes the
-    memory's real-token mask, ``real_tokens(src)``. ``tie_weights`` shares the target embedding
-    with the output projection.
+    memory's real-token mask, ``real_tokens(src)``, and optionally a key-value cache from
+    ``new_cache()``. ``tie_weights`` shares the target embedding with the output projection.
     """
 
     def __init__(
@@ -378,33 +468,83 @@ class Seq2SeqTransformer(nn.Module):
 
     def encode(self, src: torch.Tensor) -> torch.Tensor:
         """src (B, S) ids -> memory (B, S, D)."""
+        return self._encode(src, self.real_tokens(src))
+
+    def _encode(self, src: torch.Tensor, src_real: torch.Tensor | None) -> torch.Tensor:
         self._check_ids("src", src)
         x = self.src_position(self.src_embedding(src) * math.sqrt(self.d_model))
-        return self.transformer.encode(x, src_real=self.real_tokens(src))
+        return self.transformer.encode(x, src_real=src_real)
 
     def decode(
-        self, tgt: torch.Tensor, memory: torch.Tensor, memory_real: torch.Tensor | None = None
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        memory_real: torch.Tensor | None = None,
+        *,
+        cache: DecoderCache | None = None,
     ) -> torch.Tensor:
         """tgt (B, T) ids so far, memory (B, S, D), memory_real (B, S) -> logits (B, T, V).
 
         ``memory_real`` is True for the memory positions of real source tokens, i.e.
         ``real_tokens(src)``; None means every source position is real.
+
+        With ``cache`` (from ``new_cache()``, the same one at every step) the decoder layers run
+        on the positions of ``tgt`` that the cache has not seen, and only their logits come
+        back: (B, T - t, V) after t cached positions, (B, 1, V) when one token was added. The
+        earlier positions' keys and values come from the cache; the result is the same as
+        without it, within float rounding.
         """
+        return self._decode(tgt, memory, memory_real, cache, self.real_tokens(tgt))
+
+    def _decode(
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        memory_real: torch.Tensor | None,
+        cache: DecoderCache | None,
+        tgt_real: torch.Tensor | None,
+    ) -> torch.Tensor:
         self._check_ids("tgt", tgt)
         if memory_real is not None and memory_real.shape != memory.shape[:2]:
             raise ValueError(
                 "memory_real must be the (B, S) real-token mask of the source, real_tokens(src); "
                 f"got {describe_shape(memory_real)} for memory {describe_shape(memory)}"
             )
-        y = self.tgt_position(self.tgt_embedding(tgt) * math.sqrt(self.d_model))
+        start = 0 if cache is None else cache.length
+        if start >= tgt.shape[1]:
+            raise ValueError(
+                f"tgt must extend the {start} positions the cache holds; got {tgt.shape[1]} ids"
+            )
+        # Embedding the whole prefix is cheap; the layers below run on the new positions only.
+        y = self.tgt_position(self.tgt_embedding(tgt) * math.sqrt(self.d_model))[:, start:]
+        attend, is_causal = None, cache is None  # without a cache: causal, and no (T, T) mask
+        if cache is not None and tgt.shape[1] - start > 1:  # new query i sees keys <= start + i
+            attend = torch.ones(tgt.shape[1] - start, tgt.shape[1], dtype=torch.bool)
+            attend = attend.tril(start).to(tgt.device)
         hidden = self.transformer.decode(
             y,
             memory,
-            tgt_attend=causal_mask(tgt.shape[1], device=tgt.device),
-            tgt_real=self.real_tokens(tgt),
+            tgt_attend=attend,
+            tgt_real=tgt_real,
             memory_real=memory_real,
+            tgt_is_causal=is_causal,
+            cache=cache,
         )
         return self.generator(hidden)
 
-    def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    def new_cache(self) -> DecoderCache:
+        """An empty key-value cache for ``decode(..., cache=...)`` (see ``helpers.decoding``)."""
+        return self.transformer.new_cache()
+
+    def forward(
+        self, src: torch.Tensor, tgt: torch.Tensor, *, padded: bool | None = None
+    ) -> torch.Tensor:
+        """src (B, S), tgt (B, T) ids -> logits (B, T, V).
+
+        ``padded=False`` promises that no id is ``pad_id`` (known on the host when the batch was
+        built), so no padding mask is built at all, even on an accelerator; the default finds
+        out from the ids (``real_tokens``).
+        """
+        if padded is False:
+            return self._decode(tgt, self._encode(src, None), None, None, None)
         return self.decode(tgt, self.encode(src), self.real_tokens(src))

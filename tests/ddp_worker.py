@@ -22,6 +22,7 @@ data, out, accumulate = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
 config = config_from(
     "tiny",
     dataset=data,
+    tokenizer="word",
     dropout=0.0,
     max_tokens=256,
     accumulate=accumulate,

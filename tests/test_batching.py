@@ -72,6 +72,7 @@ def test_dataset_gives_long_tensors_and_the_lengths_a_batch_pads_to():
     assert src.dtype == tgt.dtype == torch.long
     assert src.tolist() == [5, 2] and tgt.tolist() == [1, 7, 8, 9, 2]
     assert len(dataset) == 2 and dataset.lengths == [3, 4]  # max(S, T), T = len(tgt) - 1
+    assert dataset.src_lengths == [3, 2] and dataset.tgt_lengths == [2, 4]
     with pytest.raises(ValueError, match="first value encode_pairs returns"):
         TranslationDataset((pairs, 0))  # the whole return value of encode_pairs
     with pytest.raises(ValueError, match="at index 0"):
@@ -149,9 +150,9 @@ def test_replicas_split_one_global_list_evenly_without_overlap(lengths, num_repl
 
 
 def test_bucketed_batches_waste_much_less_padding_than_random_ones(lengths):
-    bucketed = padding_waste(TokenBatchSampler(lengths, MAX_TOKENS, seed=0), lengths)
-    baseline = padding_waste(random_batches(lengths, MAX_TOKENS, seed=0), lengths)
-    assert bucketed < 0.5 * baseline, f"bucketed {bucketed:.3f} vs random {baseline:.3f}"
+    bucketed = padding_waste(TokenBatchSampler(lengths, MAX_TOKENS, seed=0), lengths, lengths)
+    baseline = padding_waste(random_batches(lengths, MAX_TOKENS, seed=0), lengths, lengths)
+    assert bucketed.both < 0.5 * baseline.both, f"bucketed {bucketed} vs random {baseline}"
 
 
 def test_random_batches_fit_the_budget_and_cover_every_index(lengths):
@@ -161,11 +162,25 @@ def test_random_batches_fit_the_budget_and_cover_every_index(lengths):
     assert batches == random_batches(lengths, MAX_TOKENS, seed=4)
 
 
-def test_padding_waste_counts_padded_positions():
-    assert padding_waste([[0, 1]], [2, 4]) == pytest.approx(0.25)  # 6 real of 2 × 4
-    assert padding_waste([[0], [1]], [2, 4]) == 0.0
+def test_padding_waste_counts_each_side_with_its_own_lengths():
+    # sources of 2 and 4 tokens, targets of 3 and 1: one batch pads to 2 × 4 and 2 × 3
+    waste = padding_waste([[0, 1]], [2, 4], [3, 1])
+    assert waste.src == pytest.approx(2 / 8) and waste.tgt == pytest.approx(2 / 6)
+    assert waste.both == pytest.approx(4 / 14)
+    assert str(waste) == "source 25.0%, target 33.3%, both 28.6%"
+    # max(S, T) counted as real, as before the fix, would have said 3 / 8 = 37.5 % of nothing
+    assert padding_waste([[0], [1]], [2, 4], [3, 1]) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="non-empty batch"):
-        padding_waste([[]], [2, 4])
+        padding_waste([[]], [2, 4], [3, 1])
+
+
+def test_padding_waste_of_a_batch_matches_its_padded_tensors():
+    pairs = [([5, 6, 2], [1, 7, 2]), ([5, 2], [1, 7, 8, 9, 2]), ([4, 4, 4, 4, 2], [1, 2])]
+    dataset = TranslationDataset(pairs)
+    batch = collate([dataset[i] for i in range(3)], pad_id=0)
+    waste = padding_waste([[0, 1, 2]], dataset.src_lengths, dataset.tgt_lengths)
+    assert waste.src == pytest.approx(1 - float(batch.src_real.float().mean()))
+    assert waste.tgt == pytest.approx(1 - batch.num_tgt_tokens / batch.tgt_out.numel())
 
 
 def test_sampler_rejects_bad_arguments_clearly():

@@ -3,6 +3,7 @@ mistake is one line `error: ...` on stderr and exit status 2, with no traceback.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -30,8 +31,8 @@ def _train(corpus: Path, out: Path, *extra: str):
     return run_command(
         [
             "train", "--preset", "tiny", "--dataset", str(corpus), "--out", str(out),
-            "--device", "cpu", "--max-tokens", "256", "--eval-sentences", "4", "--no-progress",
-            *extra,
+            "--tokenizer", "word", "--device", "cpu", "--max-tokens", "256",
+            "--eval-sentences", "4", "--no-progress", *extra,
         ]
     )  # fmt: skip
 
@@ -143,6 +144,27 @@ def test_evaluate_scores_a_checkpoint_and_exports_a_model_only_copy(run, corpus,
     exported = load_checkpoint(tmp_path / "m.pt")
     assert exported["optimizer"] is None and exported["step"] == 4
     assert exported["metrics"]["valid_beam2"]["bleu"] == scores.bleu
+
+
+def test_evaluate_writes_its_scores_as_json(run, corpus, capsys, tmp_path):
+    scores = run_command(
+        ["evaluate", "--checkpoint", str(run / "last.pt"), "--dataset", str(corpus),
+         "--split", "valid", "--beam", "1", "--limit", "3", "--json", str(tmp_path / "s.json")]
+    )  # fmt: skip
+    record = json.loads((tmp_path / "s.json").read_text())
+    assert (record["split"], record["beam"], record["num_sentences"]) == ("valid", 1, 3)
+    assert record["bleu"] == scores.bleu and record["bleu_signature"].startswith("nrefs:1")
+    assert record["seconds"] >= 0
+
+
+def test_a_tsv_corpus_trains_with_subwords_by_default(corpus, capsys, tmp_path):
+    result = run_command(
+        ["train", "--preset", "tiny", "--dataset", str(corpus), "--out", str(tmp_path),
+         "--vocab-size", "40", "--device", "cpu", "--max-tokens", "256", "--max-steps", "1",
+         "--eval-sentences", "2", "--no-progress"]
+    )  # fmt: skip
+    assert load_checkpoint(tmp_path / "last.pt")["config"]["tokenizer"] == "bpe"
+    assert len(result.tokenizers["src"]) == 40
 
 
 def test_average_writes_the_mean_of_the_weights_and_it_evaluates(run, corpus, capsys, tmp_path):

@@ -29,6 +29,16 @@ def test_config_from_applies_preset_dataset_defaults_and_overrides():
         config_from("cpu", learning_rate=1.0)
 
 
+@pytest.mark.parametrize("path", ["my_corpus/", "pairs.tsv", "~/corpora/deu.txt.gz"])
+def test_a_corpus_brought_as_tsv_files_gets_subwords_by_default(path):
+    """Real text has an open vocabulary: like Multi30k, it gets BPE (8,000 pieces per side)
+    unless a tokenizer is asked for; the bundled toy corpus keeps its word vocabulary."""
+    config = config_from("cpu", dataset=path)
+    assert (config.tokenizer, config.vocab_size) == ("bpe", 8000)
+    assert config_from("cpu", dataset=path, tokenizer="word").tokenizer == "word"
+    assert config_from("cpu", dataset="toy-en-de").tokenizer == "word"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

@@ -1,5 +1,6 @@
 """helpers.translation.evaluation: corpus BLEU and chrF agree with sacrebleu, with signatures;
-evaluation of a model end to end; the validation loss is plain cross-entropy over real tokens."""
+evaluation of a model end to end; the validation loss is plain cross-entropy over real tokens;
+exact matches per phenomenon tag."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from helpers.translation.evaluation import (
     Scores,
     corpus_scores,
     evaluate_translation,
+    exact_match_by_phenomenon,
     validation_loss,
 )
 from helpers.translation.tokenization import detokenize, tokenize
@@ -126,3 +128,18 @@ def test_validation_loss_is_cross_entropy_over_real_tokens_in_eval_mode():
     targets = torch.cat([torch.tensor(t[1:]) for _, t in pairs])
     assert loss == pytest.approx(F.cross_entropy(logits, targets).item(), rel=1e-6)
     assert model.training  # back in the mode it was in
+
+
+def test_exact_matches_are_counted_for_every_tag_a_sentence_shows():
+    examples = [
+        Example("a", "A", phenomena=("plural", "question")),
+        Example("b", "B", phenomena=("plural",)),
+        Example("c", "C", phenomena=("question", "negation_kein")),
+    ]
+    shares = exact_match_by_phenomenon(examples, ["A", "wrong", "C"])
+    assert shares == {"plural": (0.5, 2), "question": (1.0, 2), "negation_kein": (1.0, 1)}
+    assert list(shares)[:2] == ["plural", "question"]  # most frequent first
+    with pytest.raises(ValueError, match="one hypothesis per example; got 2 for 3"):
+        exact_match_by_phenomenon(examples, ["A", "B"])
+    with pytest.raises(ValueError, match="no phenomenon tags"):
+        exact_match_by_phenomenon([Example("a", "A")], ["A"])

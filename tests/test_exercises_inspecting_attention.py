@@ -11,6 +11,7 @@ import torch
 from helpers.exercises.inspecting_attention import (
     check_alignment_error_rate,
     check_argmax_alignment,
+    check_predicted_baseline_aer,
 )
 from helpers.inspection import (
     alignment_counts,
@@ -42,10 +43,7 @@ def argmax_alignment_with_course_helpers(weights):
     return argmax_alignment(over_words(weights, "predicting"))
 
 
-@pytest.mark.parametrize(
-    "fn",
-    [argmax_alignment_loops, argmax_alignment_scatter, argmax_alignment_with_course_helpers],
-)
+@pytest.mark.parametrize("fn", [argmax_alignment_loops, argmax_alignment_scatter])
 def test_correct_argmax_alignment_alternatives_pass(fn, capsys):
     check_argmax_alignment(fn)
     assert capsys.readouterr().out.startswith("✓ argmax_alignment")
@@ -90,10 +88,22 @@ def aer_with_counts(predicted, sure, possible):
     return torch.tensor(1 - (a_s + a_p) / (len(predicted) + len(sure)))
 
 
-@pytest.mark.parametrize("fn", [aer_with_link_matrices, aer_with_counts])
+@pytest.mark.parametrize("fn", [aer_with_counts])
 def test_correct_alignment_error_rate_alternatives_pass(fn, capsys):
     check_alignment_error_rate(fn)
     assert capsys.readouterr().out.startswith("✓ alignment_error_rate")
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn"),
+    [
+        (check_argmax_alignment, argmax_alignment_with_course_helpers),
+        (check_alignment_error_rate, aer_with_link_matrices),
+    ],
+)
+def test_a_solution_that_calls_the_course_helpers_is_refused(checker, fn):
+    with pytest.raises(AssertionError, match="the course's reference implementation"):
+        checker(fn)
 
 
 def test_the_aer_reference_agrees_with_the_course_on_random_alignments():
@@ -125,3 +135,45 @@ def test_precision_and_recall_averaged_is_still_rejected():
 
     with pytest.raises(AssertionError, match="the shape is right but the values are wrong"):
         check_alignment_error_rate(mean_of_precision_and_recall)
+
+
+# ------------------------------------------------------------ predicted_baseline_aer
+
+
+def test_the_baseline_sentence_is_the_notebooks_first_example_pair():
+    from helpers.exercises import inspecting_attention as module
+    from helpers.translation.data import load_dataset
+    from helpers.translation.tokenization import tokenize
+
+    (example,) = [
+        e
+        for e in load_dataset("toy-en-de", "test")
+        if e.src == "A father has visited a bridge in the lake."
+    ]
+    assert tokenize(example.src) == module.BASELINE_SOURCE.split()
+    assert tokenize(example.tgt) == module.BASELINE_TARGET.split()
+    assert set(example.alignment) == module.BASELINE_GOLD
+
+
+@pytest.mark.parametrize("proportional", [False, True])
+def test_the_prediction_reference_agrees_with_the_course_baselines(proportional):
+    from helpers.exercises import inspecting_attention as module
+    from helpers.inspection import diagonal_alignment
+
+    S, T = len(module.BASELINE_SOURCE.split()), len(module.BASELINE_TARGET.split())
+    links = diagonal_alignment(S, T, proportional=proportional)
+    gold = alignment_matrix(module.BASELINE_GOLD, S, T)
+    name = "proportional" if proportional else "identity"
+    expected = check_predicted_baseline_aer.reference(name)
+    assert float(alignment_counts(links, gold).aer) == pytest.approx(expected)
+
+
+def test_a_prediction_is_a_dict_of_two_numbers(capsys):
+    check_predicted_baseline_aer({"identity": 1 - 6 / 19, "proportional": 0.37})
+    assert capsys.readouterr().out.startswith("✓ predicted_baseline_aer")
+    with pytest.raises(TypeError, match=r"a dict with the keys \['identity', 'proportional'\]"):
+        check_predicted_baseline_aer({"identity": 0.68})
+    with pytest.raises(AssertionError, match="Likely mistake: 1 − precision"):
+        check_predicted_baseline_aer({"identity": 0.67, "proportional": 0.37})
+    with pytest.raises(AssertionError, match="without the 1/2"):
+        check_predicted_baseline_aer({"identity": 0.68, "proportional": 0.68})

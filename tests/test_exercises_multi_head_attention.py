@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from helpers.exercises.checking import Checker
+from helpers.exercises.checking import Checker, ForbiddenCall
 from helpers.exercises.multi_head_attention import (
     check_merge_heads,
     check_multi_head_attention,
@@ -23,11 +23,13 @@ CHECKERS = {
 }
 
 
-def test_the_course_helpers_pass():
-    from helpers.multi_head_attention import merge_heads, split_heads
+@pytest.mark.parametrize("name", ["split_heads", "merge_heads"])
+def test_handing_in_the_course_helper_is_refused(name):
+    import helpers.multi_head_attention
 
-    check_split_heads(split_heads)
-    check_merge_heads(merge_heads)
+    checker = {"split_heads": check_split_heads, "merge_heads": check_merge_heads}[name]
+    with pytest.raises(ForbiddenCall, match=f"helpers.multi_head_attention.{name}, the course's"):
+        checker(getattr(helpers.multi_head_attention, name))
 
 
 # ------------------------------------------------------------ split_heads alternatives
@@ -154,12 +156,17 @@ def mha_with_the_module(query, key, value, w_q, w_k, w_v, w_o, num_heads, mask=N
     return output.detach(), weights.detach()
 
 
-@pytest.mark.parametrize(
-    "fn", [mha_einsum, mha_loop_over_heads, mha_with_course_helpers, mha_with_the_module]
-)
+@pytest.mark.parametrize("fn", [mha_einsum, mha_loop_over_heads, mha_with_course_helpers])
 def test_correct_multi_head_alternatives_pass(fn, capsys):
     check_multi_head_attention(fn)
     assert capsys.readouterr().out.startswith("✓ multi_head_attention")
+
+
+def test_wrapping_the_course_module_is_refused():
+    """Copying the weights into the course's MultiHeadAttention gives the right numbers, but it
+    is the reference implementation: the checker says so instead of passing it."""
+    with pytest.raises(ForbiddenCall, match="MultiHeadAttention, the course's reference"):
+        check_multi_head_attention(mha_with_the_module)
 
 
 def test_mask_not_broadcast_is_named_also_where_it_raises():

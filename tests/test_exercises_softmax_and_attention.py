@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from helpers.attention import causal_mask, padding_mask, softmax
+from helpers.exercises.checking import ForbiddenCall
 from helpers.exercises.softmax_and_attention import (
     check_causal_mask,
     check_predicted_weights,
@@ -27,7 +28,8 @@ CHECKERS = {
 
 def test_a_wrong_answer_outside_the_catalogue_is_still_rejected():
     def off_by_a_bit(x, dim=-1):
-        return torch.softmax(x, dim=dim) * 1.1
+        e = (x - x.amax(dim=dim, keepdim=True)).exp()
+        return e / e.sum(dim=dim, keepdim=True) * 1.1
 
     with pytest.raises(AssertionError) as failure:
         check_stable_softmax(off_by_a_bit)
@@ -128,10 +130,19 @@ def test_correct_attention_alternatives_pass(fn, capsys):
     assert capsys.readouterr().out.startswith("✓ attention")
 
 
-def test_the_course_helper_passes():
+def test_handing_in_the_course_helper_is_refused():
     from helpers.attention import scaled_dot_product_attention
 
-    check_scaled_dot_product_attention(scaled_dot_product_attention)
+    with pytest.raises(ForbiddenCall, match="the course's reference implementation"):
+        check_scaled_dot_product_attention(scaled_dot_product_attention)
+
+
+def test_calling_torch_softmax_is_refused():
+    def delegating(x, dim=-1):
+        return torch.softmax(x, dim=dim)
+
+    with pytest.raises(ForbiddenCall, match="torch.softmax, PyTorch's own implementation"):
+        check_stable_softmax(delegating)
 
 
 def test_k_dot_T_is_named_as_a_2d_only_transpose():

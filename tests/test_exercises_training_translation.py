@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from helpers.decoding import greedy_decode
 from helpers.exercises.training_translation import (
+    check_beam_step,
     check_greedy_decode,
     check_inverse_sqrt_lr,
     check_label_smoothed_loss,
@@ -21,6 +22,7 @@ CHECKERS = {
     "label_smoothed_loss": check_label_smoothed_loss,
     "inverse_sqrt_lr": check_inverse_sqrt_lr,
     "greedy_decode": check_greedy_decode,
+    "beam_step": check_beam_step,
 }
 
 
@@ -73,10 +75,20 @@ def loss_in_loops(logits, target, smoothing, pad_id):
     return total / count
 
 
-@pytest.mark.parametrize("fn", [loss_with_pytorch, loss_with_smoothed_distribution, loss_in_loops])
+@pytest.mark.parametrize("fn", [loss_with_smoothed_distribution, loss_in_loops])
 def test_correct_loss_alternatives_pass(fn, capsys):
     check_label_smoothed_loss(fn)
     assert capsys.readouterr().out.startswith("✓ label_smoothed_loss")
+
+
+def test_calling_pytorchs_label_smoothing_is_refused():
+    """Correct, but it is PyTorch's implementation, not the learner's: the checker says so."""
+    torch.testing.assert_close(
+        loss_with_pytorch(*check_label_smoothed_loss.cases[0].args),
+        check_label_smoothed_loss.reference(*check_label_smoothed_loss.cases[0].args),
+    )
+    with pytest.raises(AssertionError, match="calls torch.nn.functional.cross_entropy"):
+        check_label_smoothed_loss(loss_with_pytorch)
 
 
 def test_log_of_softmax_is_exact_on_small_logits_and_infinite_on_large_ones():
@@ -123,9 +135,7 @@ def test_correct_lr_alternatives_pass(fn, capsys):
 def test_lr_checker_sees_relative_errors_of_tiny_rates():
     """Learning rates are ~1e-7 to 1e-3, below the default atol: an error of 1 % must fail."""
     with pytest.raises(AssertionError, match="values are wrong"):
-        check_inverse_sqrt_lr(
-            lambda step, d, w: 1.01 * inverse_sqrt_lr(step, d_model=d, warmup_steps=w)
-        )
+        check_inverse_sqrt_lr(lambda step, d, w: 1.01 * lr_with_if(step, d, w))
 
 
 # ------------------------------------------------------------ greedy_decode
@@ -202,6 +212,48 @@ def test_greedy_returning_a_padded_tensor_is_compared_row_by_row():
 
     with pytest.raises(AssertionError, match=r"expected \(\(3,\) int64\), got \(\(10,\) int64\)"):
         check_greedy_decode(padded)
+
+
+# ------------------------------------------------------------ beam_step
+
+
+def beam_step_by_enumeration(scores, log_probs, n):
+    """Every (score, parent, token) in a Python list, sorted: slow and obviously right."""
+    candidates = [
+        (float(scores[p] + log_probs[p, t]), p, t)
+        for p in range(log_probs.shape[0])
+        for t in range(log_probs.shape[1])
+    ]
+    best = sorted(candidates, key=lambda c: -c[0])[:n]
+    return (
+        torch.tensor([c[0] for c in best]),
+        torch.tensor([c[1] for c in best]),
+        torch.tensor([c[2] for c in best]),
+    )
+
+
+def beam_step_sorting_descending(scores, log_probs, n):
+    flat = (scores.unsqueeze(1) + log_probs).reshape(-1)
+    order = flat.sort(descending=True).indices[:n]
+    return (
+        flat[order],
+        torch.div(order, log_probs.shape[1], rounding_mode="floor"),
+        order % log_probs.shape[1],
+    )
+
+
+def test_beam_reference_is_the_enumeration():
+    for case in check_beam_step.cases:
+        for ours, slow in zip(
+            check_beam_step.reference(*case.args), beam_step_by_enumeration(*case.args), strict=True
+        ):
+            torch.testing.assert_close(ours.double(), slow.double())
+
+
+@pytest.mark.parametrize("fn", [beam_step_by_enumeration, beam_step_sorting_descending])
+def test_correct_beam_step_alternatives_pass(fn, capsys):
+    check_beam_step(fn)
+    assert capsys.readouterr().out.startswith("✓ beam_step")
 
 
 # ------------------------------------------------------------ NumPy instead of PyTorch

@@ -37,10 +37,15 @@ def sinusoidal_exp_log_float64(max_len, d_model):
     return torch.stack([angle.sin(), angle.cos()], dim=-1).flatten(1)  # interleave the pairs
 
 
-@pytest.mark.parametrize("fn", [sinusoidal_loops, sinusoidal_exp_log_float64, sinusoidal_encoding])
+@pytest.mark.parametrize("fn", [sinusoidal_loops, sinusoidal_exp_log_float64])
 def test_correct_sinusoidal_alternatives_pass(fn, capsys):
     check_sinusoidal_encoding(fn)
     assert capsys.readouterr().out.startswith("✓ sinusoidal_encoding")
+
+
+def test_calling_the_course_encoding_is_refused():
+    with pytest.raises(AssertionError, match="the course's reference implementation"):
+        check_sinusoidal_encoding(sinusoidal_encoding)
 
 
 # ------------------------------------------------------------ decoder_layer alternatives

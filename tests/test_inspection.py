@@ -11,6 +11,7 @@ import torch
 
 import helpers.inspection as inspection
 from helpers.inspection import (
+    AlignmentCounts,
     ablated_heads,
     alignment_counts,
     alignment_links,
@@ -21,10 +22,15 @@ from helpers.inspection import (
     attention_maps,
     attention_mass,
     cross_attention_maps,
+    diagonal_alignment,
     heads_of,
     inspect_sentence,
+    mean_head_outputs,
     over_words,
     recording_attention,
+    sentence_counts,
+    sure_and_possible,
+    teacher_forced_maps,
     threshold_alignment,
 )
 from helpers.transformer import Seq2SeqTransformer
@@ -72,9 +78,9 @@ def _batch():
 
 
 def test_the_package_re_exports_exactly_the_public_names_of_its_modules():
-    from helpers.inspection import ablation, alignment, recording, sentence
+    from helpers.inspection import ablation, alignment, attribution, recording, sentence, statistics
 
-    modules = (ablation, alignment, recording, sentence)
+    modules = (ablation, alignment, attribution, recording, sentence, statistics)
     names = [name for module in modules for name in module.__all__]
     assert sorted(inspection.__all__) == sorted(names)
     for module in modules:
@@ -134,6 +140,49 @@ def test_maps_for_bertviz_are_per_layer_single_examples_without_padding():
     assert torch.equal(last, maps.encoder[0][1:])
     with pytest.raises(ValueError, match=r"index must lie in \[0, B=2\); got 2"):
         maps.for_bertviz(2)
+
+
+def _as_bertviz_reads(views: dict) -> None:
+    """The checks bertviz's model_view makes before drawing (bertviz/model_view.py, util.py):
+    per layer a 4-D (1, H, rows, columns) tensor, and as many tokens as rows and columns
+    (cross-attention: decoder tokens down, encoder tokens across)."""
+    sides = {
+        "encoder_attention": ("encoder_tokens", "encoder_tokens"),
+        "decoder_attention": ("decoder_tokens", "decoder_tokens"),
+        "cross_attention": ("decoder_tokens", "encoder_tokens"),
+    }
+    for name, (left, right) in sides.items():
+        per_layer = views[name]
+        assert isinstance(per_layer, tuple) and per_layer
+        assert all(torch.is_tensor(m) and m.ndim == 4 and m.shape[0] == 1 for m in per_layer)
+        stacked = torch.stack([m.squeeze(0) for m in per_layer])  # (L, H, rows, columns)
+        assert len(stacked.tolist()[0][0]) == len(views[left])
+        assert len(stacked.tolist()[0][0][0]) == len(views[right])
+        assert all(isinstance(token, str) for token in views[left] + views[right])
+
+
+def test_maps_for_bertviz_carry_their_tokens_in_the_format_bertviz_reads():
+    maps = attention_maps(_model(), *_batch())
+    encoder_tokens = ["The", "dog", "sleeps", "<eos>"]
+    decoder_tokens = ["<bos>", "Der", "Hund", "schläft"]
+    views = maps.for_bertviz(0, encoder_tokens=encoder_tokens, decoder_tokens=decoder_tokens)
+    _as_bertviz_reads(views)
+    assert views["encoder_tokens"] == encoder_tokens and views["decoder_tokens"] == decoder_tokens
+    assert torch.equal(views["cross_attention"][1][0], maps.cross[1][0, :, :4, :4])
+    with pytest.raises(
+        ValueError, match="encoder_tokens must label the 6 encoder positions; got 4"
+    ):
+        maps.for_bertviz(1, src_len=6, encoder_tokens=encoder_tokens)
+
+
+def test_an_inspected_sentence_exports_to_bertviz_with_its_tokens():
+    result = inspect_sentence(_model(), SRC_VOCAB, TGT_VOCAB, "The dog sleeps.", max_len=6)
+    views = result.for_bertviz()
+    _as_bertviz_reads(views)
+    assert views["encoder_tokens"] == result.source_tokens
+    assert views["decoder_tokens"] == result.decoder_inputs
+    with pytest.raises(ValueError, match="nothing was translated"):
+        inspect_sentence(_model(), SRC_VOCAB, TGT_VOCAB, " ").for_bertviz()
 
 
 def test_recording_needs_the_course_transformer():
@@ -323,6 +372,78 @@ def test_alignment_scores_per_layer_and_head_sum_the_sentences():
         alignment_scores(attentions[:2], EXAMPLES)
 
 
+def test_diagonal_baselines_give_one_link_per_target_word():
+    identity = diagonal_alignment(3, 5)  # more target words than source words
+    assert alignment_links(identity) == [(0, 0), (1, 1), (2, 2), (2, 3), (2, 4)]
+    proportional = diagonal_alignment(10, 9, proportional=True)
+    assert alignment_links(proportional) == [
+        (0, 0), (1, 1), (2, 2), (3, 3), (5, 4), (6, 5), (7, 6), (8, 7), (9, 8)
+    ]  # fmt: skip
+    for S, T in [(1, 7), (7, 1), (4, 4), (13, 5)]:
+        links = diagonal_alignment(S, T, proportional=True)
+        assert links.shape == (T, S) and torch.all(links.sum(-1) == 1)
+        source = links.int().argmax(-1)  # (T,): the source word of each target word
+        assert torch.all(source.diff() >= 0)  # in order, at the same relative place
+        assert torch.all(((source + 0.5) / S - (torch.arange(T) + 0.5) / T).abs() <= 0.5 / S)
+        assert torch.equal(diagonal_alignment(S, S, proportional=True), torch.eye(S).bool())
+    with pytest.raises(ValueError, match="src_len"):
+        diagonal_alignment(0, 3)
+
+
+def test_sure_and_possible_grades_contractions_and_do_support():
+    contraction = EXAMPLES[1]  # ... in the park -> im Park: in-im sure, the-im possible
+    sure, possible = sure_and_possible(contraction)
+    assert torch.equal(possible, alignment_matrix(contraction.alignment, 10, 9))
+    assert alignment_links(possible & ~sure) == [(7, 5)]
+    question = Example(
+        "Does a frog find a shoe?",
+        "Findet ein Frosch einen Schuh?",
+        ((0, 0), (1, 1), (2, 2), (3, 0), (4, 3), (5, 4), (6, 5)),
+    )
+    sure, possible = sure_and_possible(question)
+    assert alignment_links(possible & ~sure) == [(0, 0)]  # does-Findet; find-Findet stays sure
+    assert sure[0, 3]
+    plain = sure_and_possible(EXAMPLES[0])
+    assert torch.equal(plain[0], plain[1])  # nothing to grade: P = S
+    with pytest.raises(ValueError, match="no gold alignment"):
+        sure_and_possible(Example("a", "b"))
+
+
+def test_sentence_counts_keep_the_sentences_apart_and_sum_to_the_corpus_counts():
+    maps = cross_attention_maps(_model(), EXAMPLES, SRC_VOCAB, TGT_VOCAB)
+    attentions = [over_words(weights) for weights in maps]
+    links = [argmax_alignment(w) for w in attentions]
+    per_sentence = sentence_counts(links, EXAMPLES)
+    assert per_sentence.predicted.shape == (3, 3, 4)  # (N, L, H)
+    total = per_sentence.total()
+    scores = alignment_scores(attentions, EXAMPLES)
+    assert all(
+        torch.equal(a, b) for a, b in zip(total.as_tensor(), scores.as_tensor(), strict=True)
+    )
+    second = AlignmentCounts.from_tensor(per_sentence.as_tensor()[1])
+    gold = alignment_matrix(EXAMPLES[1].alignment, 10, 9)
+    assert torch.equal(second.sure_hits, (links[1] & gold).sum((-2, -1)))
+    graded = sentence_counts(links, EXAMPLES, gold=sure_and_possible)
+    assert torch.all(graded.sure[1] == per_sentence.sure[1] - 1)  # the-im is possible only
+    assert torch.equal(graded.possible_hits, per_sentence.possible_hits)
+    with pytest.raises(ValueError, match="one link matrix per example"):
+        sentence_counts(links[:2], EXAMPLES)
+    with pytest.raises(ValueError, match="last dimension of 4"):
+        AlignmentCounts.from_tensor(torch.zeros(3))
+
+
+def test_teacher_forced_maps_hold_every_part_without_padding():
+    model = _model(fused=True)
+    maps = teacher_forced_maps(model, EXAMPLES, SRC_VOCAB, TGT_VOCAB, batch_size=2)
+    cross = cross_attention_maps(model, EXAMPLES, SRC_VOCAB, TGT_VOCAB)
+    for example, pair, alone in zip(EXAMPLES, maps, cross, strict=True):
+        S, T = len(tokenize(example.src)) + 1, len(tokenize(example.tgt)) + 1
+        assert pair["encoder"].shape == (2, 4, S, S) and pair["decoder"].shape == (3, 4, T, T)
+        assert torch.allclose(pair["cross"], alone, atol=1e-5)
+        for weights in pair.values():
+            assert torch.allclose(weights.sum(-1), torch.ones(()), atol=1e-5)
+
+
 # --- ablation ---------------------------------------------------------------------------------
 
 
@@ -352,6 +473,50 @@ def test_ablating_one_head_changes_only_its_layer_mix_and_keeps_an_existing_mask
         assert cross.head_mask.tolist() == [0.0, 1.0, 0.5, 1.0]
         assert model.transformer.decoder_layers[0].cross_attn.head_mask is None
     assert cross.head_mask.tolist() == [1.0, 1.0, 0.5, 1.0]
+
+
+def test_mean_ablation_puts_each_heads_mean_output_in_its_place():
+    model = _model(fused=True)
+    src, tgt_in = _batch()
+    means = mean_head_outputs(model, src, tgt_in)
+    assert {part: tuple(m.shape) for part, m in means.items()} == {
+        "encoder": (2, 4, 4),
+        "decoder": (3, 4, 4),
+        "cross": (3, 4, 4),
+    }
+    inputs = {}
+    hook = model.transformer.decoder_layers[1].cross_attn.w_o.register_forward_hook(
+        lambda module, args, output: inputs.update(x=args[0])  # what w_o was given
+    )
+    with torch.no_grad():
+        model(src, tgt_in)
+        heads = inputs["x"].view(2, 5, 4, 4)  # (B, T, H, Dh)
+        assert torch.allclose(means["cross"][1], heads[tgt_in != 0].mean(0), atol=1e-5)
+        with ablated_heads(model, [("cross", 1, 2)], means=means):
+            model(src, tgt_in)
+            replaced = inputs["x"].view(2, 5, 4, 4)
+        assert torch.allclose(replaced[:, :, 2], means["cross"][1, 2].expand(2, 5, 4))
+        assert torch.equal(replaced[:, :, [0, 1, 3]], heads[:, :, [0, 1, 3]])
+        zeros = {part: torch.zeros_like(m) for part, m in means.items()}
+        expected = model(src, tgt_in)
+        with ablated_heads(model, heads_of(model, "cross"), means=zeros):
+            as_zero = model(src, tgt_in)
+        with ablated_heads(model, heads_of(model, "cross")):
+            assert torch.allclose(as_zero, model(src, tgt_in), atol=1e-5)
+        assert torch.equal(model(src, tgt_in), expected)  # hooks removed
+    hook.remove()
+    assert all(not m.w_o._forward_pre_hooks for m in model.modules() if hasattr(m, "w_o"))
+
+
+def test_mean_ablation_cuts_the_source_off_and_checks_the_means():
+    model = _model()
+    src, tgt_in = _batch()
+    means = mean_head_outputs(model, src, tgt_in, parts=("cross",))
+    with torch.no_grad(), ablated_heads(model, heads_of(model, "cross"), means=means):
+        assert torch.allclose(model(src, tgt_in), model(src.flip(0), tgt_in), atol=1e-5)
+    with pytest.raises(ValueError, match=r"means\['encoder'\] must be the \(L, H, Dh\)"):
+        with ablated_heads(model, [("encoder", 0, 0)], means=means):
+            pass
 
 
 def test_ablation_errors_name_the_heads_there_are():

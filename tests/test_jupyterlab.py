@@ -1,116 +1,80 @@
-"""Smoke test: `jupyter lab` starts, serves the course and the widgets extension, and stops."""
+"""Smoke test: `jupyter lab`, configured as `make lab` configures it, starts, serves the course
+with the widgets extension and the course's quiet defaults, and stops. (The browser test,
+tests/test_browser.py, looks at the same server through Chromium.)"""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from tests.jupyterlab_server import http, running_lab
+from tools.execute import kernelspec
+
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = sorted((ROOT / "notebooks").glob("*.ipynb"))[0].name
-STARTUP_TIMEOUT_S = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, token: str | None, method: str = "GET") -> tuple[int, bytes]:
-    request = urllib.request.Request(url, method=method)
-    if token:
-        request.add_header("Authorization", f"token {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    home = tmp_path_factory.mktemp("jupyter")
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTER_DATA_DIR": str(home / "data"),
-    }
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
-        "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    log = (home / "lab.log").open("w+")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"jupyter lab exited with {process.returncode}:\n{log.read()[-3000:]}")
-        try:
-            if _get(f"{base}/api/status", token)[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"jupyter lab did not answer within {STARTUP_TIMEOUT_S} s")
-        time.sleep(0.5)
-    yield base, token, process
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-    log.close()
+    with running_lab(tmp_path_factory.mktemp("jupyter"), ROOT / "notebooks") as lab:
+        yield lab
 
 
-def test_api_requires_the_token(lab):
-    base, _, _ = lab
-    assert _get(f"{base}/api/status", None)[0] == 403
-
-
-def test_lab_page_lists_the_widgets_extension(lab):
-    base, token, _ = lab
-    status, body = _get(f"{base}/lab", token)
+def _page_config(lab) -> dict:
+    status, body = http(lab.url("/lab"), lab.token)
     assert status == 200
     match = re.search(
         rb'<script id="jupyter-config-data" type="application/json">(.*?)</script>', body, re.S
     )
     assert match, "the /lab page carries no jupyter-config-data"
-    config = json.loads(match.group(1))
+    return json.loads(match.group(1))
+
+
+def test_api_requires_the_token(lab):
+    assert http(lab.url("/api/status"), None)[0] == 403
+
+
+def test_lab_page_lists_the_widgets_extension(lab):
+    config = _page_config(lab)
     names = {extension["name"] for extension in config["federated_extensions"]}
     assert "@jupyter-widgets/jupyterlab-manager" in names, sorted(names)
+    # nbgrader's buttons and menus are for instructors' own courses (docs/instructors.md)
+    if "@jupyter/nbgrader" in names:
+        assert "@jupyter/nbgrader" in config["disabledExtensions"]
+
+
+def test_course_settings_keep_the_first_screen_quiet(lab):
+    """No "Would you like to get notified about official Jupyter news?" prompt, and no
+    update check: the defaults shipped in jupyter/lab/settings/overrides.json."""
+    plugin = "@jupyterlab/apputils-extension:notification"
+    status, body = http(lab.url(f"/lab/api/settings/{plugin}"), lab.token)
+    assert status == 200
+    defaults = {k: v["default"] for k, v in json.loads(body)["schema"]["properties"].items()}
+    assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_kernelspec_is_what_jupyterlab_writes(path):
+    """Otherwise JupyterLab rewrites it when the kernel starts and the notebook opens as
+    modified (●): `python -m tools.execute` writes it."""
+    assert nbformat.read(path, as_version=4).metadata.get("kernelspec") == kernelspec()
 
 
 def test_course_notebook_opens_through_the_contents_api(lab):
-    base, token, _ = lab
-    status, body = _get(f"{base}/api/contents/{NOTEBOOK}?content=1", token)
+    name = NOTEBOOKS[0].name
+    status, body = http(lab.url(f"/api/contents/{name}?content=1"), lab.token)
     assert status == 200
     model = json.loads(body)
-    assert model["type"] == "notebook" and model["name"] == NOTEBOOK
+    assert model["type"] == "notebook" and model["name"] == name
     assert model["content"]["cells"], "the notebook has no cells"
-    status, body = _get(f"{base}/api/kernelspecs", token)
+    status, body = http(lab.url("/api/kernelspecs"), lab.token)
     assert status == 200 and "python3" in json.loads(body)["kernelspecs"]
 
 
 def test_shuts_down_cleanly(lab):
-    base, token, process = lab
-    assert _get(f"{base}/api/shutdown", token, method="POST")[0] in (200, 204)
-    assert process.wait(timeout=30) == 0
+    assert http(lab.url("/api/shutdown"), lab.token, method="POST")[0] in (200, 204)
+    assert lab.process.wait(timeout=30) == 0

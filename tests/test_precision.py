@@ -13,6 +13,7 @@ from helpers.translation.precision import (
     NonFiniteLossError,
     check_finite,
     maybe_compile,
+    native_bf16,
     set_fused_attention,
 )
 
@@ -29,10 +30,34 @@ def test_mixed_precision_on_cpu_is_fp32_with_a_disabled_scaler():
     assert precision.scaler.scale(loss) is loss  # disabled: passes through
 
 
-@pytest.mark.parametrize("mode", ["bf16", "fp16"])
-def test_mixed_precision_refuses_half_precision_without_cuda(mode):
-    with pytest.raises(ValueError, match=f"{mode} needs a CUDA device; got cpu"):
-        MixedPrecision("cpu", mode)
+def test_fp16_needs_cuda_and_bf16_runs_on_the_cpu_too():
+    with pytest.raises(ValueError, match="fp16 needs a CUDA device; got cpu"):
+        MixedPrecision("cpu", "fp16")
+    with pytest.raises(ValueError, match="bf16 needs a CUDA device or the CPU; got mps"):
+        MixedPrecision("mps", "bf16")
+    precision = MixedPrecision("cpu", "bf16")
+    assert precision.dtype == torch.bfloat16 and not precision.scaler.is_enabled()
+    x = torch.ones(2, 2)
+    with precision.autocast():
+        assert (x @ x).dtype == torch.bfloat16
+
+
+def test_auto_picks_bf16_only_where_the_gpu_computes_it_natively(monkeypatch):
+    """T4 and V100 emulate bf16: is_bf16_supported() says True, but only the question with
+    including_emulation=False tells them apart, and they get fp16 with a loss scaler."""
+    asked = []
+
+    def emulating_card(including_emulation: bool = True) -> bool:
+        asked.append(including_emulation)
+        return including_emulation
+
+    monkeypatch.setattr(precision_module.torch.cuda, "is_bf16_supported", emulating_card)
+    assert not native_bf16("cuda") and asked == [False]
+    assert precision_module._automatic_mode(torch.device("cuda")) == "fp16"
+    monkeypatch.setattr(precision_module.torch.cuda, "is_bf16_supported", lambda **_: True)
+    assert precision_module._automatic_mode(torch.device("cuda")) == "bf16"
+    assert precision_module._automatic_mode(torch.device("cpu")) == "fp32"
+    assert not native_bf16("cpu")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -49,7 +74,7 @@ def test_mixed_precision_refuses_unknown_modes():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_mixed_precision_auto_on_cuda_autocasts_matmuls():
     precision = MixedPrecision("cuda")
-    expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    expected = torch.bfloat16 if native_bf16("cuda") else torch.float16
     assert precision.dtype == expected
     assert precision.scaler.is_enabled() == (expected == torch.float16)
     x = torch.ones(2, 2, device="cuda")

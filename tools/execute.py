@@ -5,6 +5,10 @@
 Each notebook's outputs are cleared, then it runs in a fresh `python3` kernel from its own
 folder, so execution counts go 1..N. Cells tagged `raises-exception` may raise; any other
 error stops with the cell and its traceback, and the notebook on disk is left unchanged.
+
+The notebook's ``kernelspec`` metadata is set to the kernel it ran in, exactly as JupyterLab
+writes it when it starts that kernel: otherwise JupyterLab rewrites it on opening and shows the
+notebook as modified before the learner has done anything.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 TIMEOUT_PER_CELL_S = 600
+KERNEL = "python3"
 
 
 def clear_outputs(nb: nbformat.NotebookNode) -> None:
@@ -30,6 +36,12 @@ def clear_outputs(nb: nbformat.NotebookNode) -> None:
             cell.metadata.pop("execution", None)
 
 
+def kernelspec(name: str = KERNEL) -> dict[str, str]:
+    """The notebook metadata JupyterLab writes for the installed kernel ``name``."""
+    spec = KernelSpecManager().get_kernel_spec(name)
+    return {"display_name": spec.display_name, "language": spec.language, "name": name}
+
+
 def execute(path: Path) -> float:
     """Execute one notebook in place; returns the wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
@@ -37,13 +49,14 @@ def execute(path: Path) -> float:
     client = NotebookClient(
         nb,
         timeout=TIMEOUT_PER_CELL_S,
-        kernel_name="python3",
+        kernel_name=KERNEL,
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,  # no per-cell timestamps: re-running changes only what changed
     )
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    nb.metadata.kernelspec = kernelspec()
     write_notebook(nb, path)
     return elapsed
 

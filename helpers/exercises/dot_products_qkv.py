@@ -186,6 +186,12 @@ check_cosine_similarity = Checker(
     exercise="cosine_similarity",
     library="numpy",
     reference=cosine_similarity_reference,
+    forbidden=dict.fromkeys(
+        [
+            "torch.nn.functional.cosine_similarity",
+        ],
+        "divide the dot products by the lengths of both vectors, in NumPy (X @ Y.T, np.linalg.norm).",
+    ),
     cases=_cosine_cases(),
     mistakes=[
         Mistake(
@@ -295,6 +301,14 @@ check_soft_lookup = Checker(
     exercise="soft_lookup",
     library="numpy",
     reference=soft_lookup_reference,
+    forbidden={
+        "helpers.attention.scaled_dot_product_attention": "turn the scores into weights with np.exp and a sum, then blend the values, in NumPy.",
+        "torch.nn.functional.scaled_dot_product_attention": "turn the scores into weights with np.exp and a sum, then blend the values, in NumPy.",
+        "helpers.attention.softmax": "turn the scores into weights with np.exp and a sum, in NumPy.",
+        "torch.softmax": "turn the scores into weights with np.exp and a sum, in NumPy.",
+        "torch.nn.functional.softmax": "turn the scores into weights with np.exp and a sum, in NumPy.",
+        "torch.Tensor.softmax": "turn the scores into weights with np.exp and a sum, in NumPy.",
+    },
     cases=_soft_lookup_cases(),
     mistakes=[
         Mistake(

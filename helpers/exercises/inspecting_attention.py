@@ -6,6 +6,9 @@
   per target word, read off the query that predicts it
 - ``check_alignment_error_rate(alignment_error_rate)``: ``alignment_error_rate(predicted,
   sure, possible)`` with sets of (source, target) links -> 1 - (|A∩S| + |A∩P|) / (|A| + |S|)
+- ``check_predicted_baseline_aer(prediction)``: a *prediction*, made by hand before the
+  notebook computes it, of the AER of the two diagonal baselines on one sentence:
+  ``{"identity": ..., "proportional": ...}``
 
 Each mistake below is a small wrong implementation. The test cases are chosen so that every
 mistake gives a result different from the correct one *and* from every other mistake, at
@@ -19,7 +22,11 @@ import torch.nn.functional as F
 
 from helpers.exercises.checking import Case, Checker, Mistake
 
-__all__ = ["check_alignment_error_rate", "check_argmax_alignment"]
+__all__ = [
+    "check_alignment_error_rate",
+    "check_argmax_alignment",
+    "check_predicted_baseline_aer",
+]
 
 
 # --- argmax_alignment(weights) ----------------------------------------------------------------
@@ -73,6 +80,12 @@ check_argmax_alignment = Checker(
     exercise="argmax_alignment",
     library="torch",
     reference=_argmax_alignment,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.inspection.alignment.argmax_alignment",
+        ],
+        "keep the rows that predict the words and the source-word columns, take one argmax per row, and build the boolean matrix.",
+    ),
     cases=[
         Case(
             "a hand-made (4, 5) map: 3 target words, 4 source words + EOS; the query that "
@@ -158,6 +171,13 @@ check_alignment_error_rate = Checker(
     exercise="alignment_error_rate",
     library="torch",
     reference=_aer,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.inspection.alignment.alignment_counts",
+            "helpers.inspection.alignment.alignment_scores",
+        ],
+        "count |A ∩ S|, |A ∩ P|, |A| and |S| with Python's set operations and apply the formula.",
+    ),
     cases=[
         Case(
             "A = {(0,0), (1,1), (3,2), (3,1)}, S = {(0,0), (2,1), (3,2)}, P = S ∪ {(1,1)}",
@@ -213,4 +233,117 @@ check_alignment_error_rate = Checker(
             _one_minus_precision,
         ),
     ],
+)
+
+
+# --- predicted_baseline_aer: the diagonal baselines on one sentence, by hand -------------------
+
+# The notebook's first example pair (test split): 10 English and 9 German words.
+BASELINE_SOURCE = "A father has visited a bridge in the lake ."
+BASELINE_TARGET = "Ein Vater hat eine Brücke im See besucht ."
+BASELINE_GOLD = frozenset(
+    {(0, 0), (1, 1), (2, 2), (3, 7), (4, 3), (5, 4), (6, 5), (7, 5), (8, 6), (9, 8)}
+)  # (source, target), all sure
+_S, _T = len(BASELINE_SOURCE.split()), len(BASELINE_TARGET.split())
+
+
+def _identity_links(S: int, T: int) -> set:
+    return {(min(j, S - 1), j) for j in range(T)}
+
+
+def _proportional_links(S: int, T: int, half: float = 0.5) -> set:
+    return {(int((j + half) * S / T), j) for j in range(T)}
+
+
+def _baseline(name: str) -> set:
+    if name == "identity":
+        return _identity_links(_S, _T)
+    if name == "proportional":
+        return _proportional_links(_S, _T)
+    raise ValueError(f"the baselines are 'identity' and 'proportional'; got {name!r}")
+
+
+def _predicted_baseline_aer(name: str) -> float:
+    links = _baseline(name)
+    return _aer(links, BASELINE_GOLD, BASELINE_GOLD)
+
+
+def _one_minus_precision_of(name: str) -> float:
+    links = _baseline(name)
+    return 1.0 - len(links & BASELINE_GOLD) / len(links)
+
+
+def _one_minus_recall_of(name: str) -> float:
+    return 1.0 - len(_baseline(name) & BASELINE_GOLD) / len(BASELINE_GOLD)
+
+
+def _one_link_per_source_word(name: str) -> float:
+    """The diagonals drawn from the source side: each source word i linked to one target word."""
+    if name == "identity":
+        links = {(i, min(i, _T - 1)) for i in range(_S)}
+    else:
+        links = {(i, int((i + 0.5) * _T / _S)) for i in range(_S)}
+    return _aer(links, BASELINE_GOLD, BASELINE_GOLD)
+
+
+def _proportional_without_the_half(name: str) -> float:
+    links = _proportional_links(_S, _T, half=0.0) if name == "proportional" else _baseline(name)
+    return _aer(links, BASELINE_GOLD, BASELINE_GOLD)
+
+
+class _PredictedNumbers(Checker):
+    """Checks a prediction written as ``{case name: number}`` (or a function of the name)."""
+
+    def __call__(self, prediction) -> None:
+        if callable(prediction):
+            super().__call__(prediction)
+            return
+        names = [case.args[0] for case in self.cases]
+        if not isinstance(prediction, dict) or sorted(prediction) != sorted(names):
+            raise TypeError(
+                f"write your prediction as a dict with the keys {names}, each a number "
+                f"between 0 and 1; got {prediction!r}"
+            )
+        super().__call__(lambda name: float(prediction[name]))
+
+
+check_predicted_baseline_aer = _PredictedNumbers(
+    exercise="predicted_baseline_aer",
+    library="torch",
+    reference=_predicted_baseline_aer,
+    cases=[
+        Case("the identity diagonal, target word j linked to source word j", ("identity",)),
+        Case(
+            "the proportional diagonal, target word j linked to source word floor((j + 1/2) S / T)",
+            ("proportional",),
+        ),
+    ],
+    mistakes=[
+        Mistake(
+            "1 − precision: the share of the baseline's links that are wrong",
+            "AER also counts the gold links the baseline misses: 1 - (|A ∩ S| + |A ∩ P|) / "
+            "(|A| + |S|), with |A| = 9 links predicted and |S| = 10 gold links.",
+            _one_minus_precision_of,
+        ),
+        Mistake(
+            "1 − recall: the share of the gold links the baseline misses",
+            "AER also counts the baseline's wrong links: 1 - (|A ∩ S| + |A ∩ P|) / "
+            "(|A| + |S|), with |A| = 9 links predicted and |S| = 10 gold links.",
+            _one_minus_recall_of,
+        ),
+        Mistake(
+            "drew the diagonal from the source side: one link per source word",
+            "The baselines give every *target* word j one link, like the argmax alignment: "
+            "9 links for the 9 German words, not 10.",
+            _one_link_per_source_word,
+        ),
+        Mistake(
+            "used floor(j S / T) for the proportional diagonal, without the 1/2",
+            "Take the middle of target word j, j + 1/2, to its relative place in the source: "
+            "i = floor((j + 1/2) · 10 / 9). Word 4 (Brücke) then links to source word 5.",
+            _proportional_without_the_half,
+        ),
+    ],
+    atol=0.01,
+    rtol=0.0,
 )

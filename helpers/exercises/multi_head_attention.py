@@ -71,6 +71,12 @@ check_split_heads = Checker(
     exercise="split_heads",
     library="torch",
     reference=_split_heads,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.multi_head_attention.split_heads",
+        ],
+        "view x as (B, T, H, Dh), then move the head axis in front of the positions.",
+    ),
     cases=[
         Case("x of shape (2, 5, 12) into 3 heads (Dh = 4)", (_randn(2, 5, 12, seed=1), 3)),
         Case("x of shape (1, 4, 8) into 2 heads (Dh = 4)", (_randn(1, 4, 8, seed=2), 2)),
@@ -155,6 +161,12 @@ check_merge_heads = Checker(
     exercise="merge_heads",
     library="torch",
     reference=_merge_heads,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.multi_head_attention.merge_heads",
+        ],
+        "move the head axis back behind the positions, then reshape to (B, T, H * Dh).",
+    ),
     cases=[
         Case("x of shape (2, 3, 5, 4): 3 heads, T = 5, Dh = 4", (_randn(2, 3, 5, 4, seed=5),)),
         Case("x of shape (1, 2, 4, 3): 2 heads, T = 4, Dh = 3", (_randn(1, 2, 4, 3, seed=6),)),
@@ -323,6 +335,14 @@ check_multi_head_attention = Checker(
     exercise="multi_head_attention",
     library="torch",
     reference=_multi_head_attention,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.multi_head_attention.MultiHeadAttention",
+            "torch.nn.MultiheadAttention",
+            "torch.nn.functional.multi_head_attention_forward",
+        ],
+        "project with w_q, w_k, w_v, split the heads, attend, merge, project with w_o (your split_heads and merge_heads and torch.softmax are fine).",
+    ),
     cases=[
         Case(
             "self-attention: x (2, 4, 6) as query, key and value, 3 heads, no mask",

@@ -79,6 +79,19 @@ check_stable_softmax = Checker(
     exercise="stable_softmax",
     library="torch",
     reference=_stable_softmax,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.attention.softmax",
+            "torch.softmax",
+            "torch.special.softmax",
+            "torch.nn.functional.softmax",
+            "torch.Tensor.softmax",
+            "torch.log_softmax",
+            "torch.nn.functional.log_softmax",
+            "torch.Tensor.log_softmax",
+        ],
+        "subtract the maximum of each slice along dim, exponentiate, and divide by the sum (torch.exp, amax, sum).",
+    ),
     cases=[
         Case(
             "a (2, 4) tensor of small scores",
@@ -188,6 +201,13 @@ check_causal_mask = Checker(
     exercise="causal_mask",
     library="torch",
     reference=_causal_mask,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.attention.causal_mask",
+            "torch.nn.Transformer.generate_square_subsequent_mask",
+        ],
+        "compare every query position i with every key position j (broadcasting, or torch.tril) and return booleans.",
+    ),
     cases=[Case("T = 5", (5,)), Case("T = 1", (1,)), Case("T = 8", (8,))],
     mistakes=[
         Mistake(
@@ -375,6 +395,13 @@ check_scaled_dot_product_attention = Checker(
     exercise="attention",
     library="torch",
     reference=_attention,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.attention.scaled_dot_product_attention",
+            "torch.nn.functional.scaled_dot_product_attention",
+        ],
+        "scores q kᵀ / √d_k, -inf where the mask is False, softmax over the keys, then the weighted sum of v.",
+    ),
     cases=[
         Case("2-D q, k, v with T = S = 4, Dh = 8, no mask", _qkv((4, 8), (4, 8), (4, 3), seed=1)),
         Case(

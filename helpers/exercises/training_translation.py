@@ -9,14 +9,19 @@
 - ``check_greedy_decode(greedy_decode)``: ``greedy_decode(model, src, bos_id, eos_id,
   max_len)`` -> one list of token ids per sentence of src (B, S), without bos and eos, at
   most ``max_len`` generated tokens (eos included)
+- ``check_beam_step(beam_step)``: ``beam_step(scores, log_probs, n)`` -> ``(new_scores,
+  parents, tokens)``, each (n,): the n best one-token continuations of k hypotheses whose
+  total log-probabilities are ``scores`` (k,) and next-token log-probabilities
+  ``log_probs`` (k, V), best first
 
 Each mistake below is a small wrong implementation. The test cases are chosen so that every
 mistake gives a result different from the correct one *and* from every other mistake, at
-the first case where it goes wrong; ``tests/test_exercises_training.py`` proves it.
+the first case where it goes wrong; ``tests/test_exercises_training_translation.py`` proves it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,7 +31,12 @@ from torch import nn
 from helpers.exercises.checking import Case, Checker, Mistake
 from helpers.transformer import Seq2SeqTransformer
 
-__all__ = ["check_greedy_decode", "check_inverse_sqrt_lr", "check_label_smoothed_loss"]
+__all__ = [
+    "check_beam_step",
+    "check_greedy_decode",
+    "check_inverse_sqrt_lr",
+    "check_label_smoothed_loss",
+]
 
 
 # --- label_smoothed_loss(logits, target, smoothing, pad_id) ----------------------------------
@@ -97,6 +107,13 @@ check_label_smoothed_loss = Checker(
     exercise="label_smoothed_loss",
     library="torch",
     reference=_label_smoothed_loss,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.training.label_smoothed_cross_entropy",
+            "torch.nn.functional.cross_entropy(label_smoothing)",
+        ],
+        "log_softmax gives log p; mix -log p[y] (gather) with the mean of -log p over the vocabulary, then average over the real tokens.",
+    ),
     cases=[
         Case(
             "logits (2, 4, 6), ε = 0.1, pad_id = 0, targets of 4 and 2 tokens",
@@ -213,6 +230,13 @@ check_inverse_sqrt_lr = Checker(
     exercise="inverse_sqrt_lr",
     library="torch",
     reference=_inverse_sqrt_lr,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.training.inverse_sqrt_lr",
+            "helpers.training.inverse_sqrt_schedule",
+        ],
+        "D^-0.5 times the smaller of step^-0.5 and step · warmup^-1.5.",
+    ),
     cases=[
         Case("step = 1, D = 512, warmup = 4000 (the very first update)", (1, 512, 4000)),
         Case("step = 1000, D = 512, warmup = 4000 (warming up)", (1000, 512, 4000)),
@@ -402,6 +426,14 @@ check_greedy_decode = _IdListsChecker(
     exercise="greedy_decode",
     library="torch",
     reference=_greedy_decode,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.decoding.greedy_decode",
+            "helpers.decoding.beam_search",
+            "helpers.decoding.translate",
+        ],
+        "encode once, then decode the prefix, append the argmax of its last position, and stop at <eos> or max_len.",
+    ),
     cases=[
         Case(
             "one sentence whose translation is 3 words long (a scripted model), max_len = 10",
@@ -473,6 +505,147 @@ check_greedy_decode = _IdListsChecker(
             "max_len counts the generated tokens (eos included), not bos: loop "
             "range(max_len) times.",
             _greedy_one_step_short,
+        ),
+    ],
+)
+
+
+# --- beam_step(scores, log_probs, n) -----------------------------------------------------------
+
+
+def _beam_variant(
+    *,
+    totals=lambda scores, log_probs: scores[:, None] + log_probs,
+    per_hypothesis: bool = False,
+    divisor: str = "V",
+    pick: str = "largest first",
+    returned: str = "totals",
+):
+    """One step of beam search built from parts; the defaults give the correct step, and each
+    mistake below swaps exactly one part for its wrong version."""
+
+    def beam_step(scores, log_probs, n):
+        k, V = log_probs.shape
+        candidates = totals(scores, log_probs)  # (k, V): the score of every continuation
+        if per_hypothesis:  # only the best token of each hypothesis competes
+            best, tokens = candidates.max(dim=-1)  # (k,)
+            top_scores, parents = best.topk(n)
+            return top_scores, parents, tokens[parents]
+        flat = candidates.flatten()  # (k · V,): index = parent · V + token
+        if pick == "largest first":
+            top_scores, top = flat.topk(n)
+        elif pick == "smallest":
+            top_scores, top = flat.topk(n, largest=False)
+        else:  # the n largest, but in ascending order
+            top = flat.argsort()[-n:]
+            top_scores = flat[top]
+        if divisor == "V":
+            parents, tokens = top // V, top % V
+        else:
+            parents, tokens = top % k, top // k
+        if returned == "log-probabilities of the new tokens":
+            top_scores = log_probs[parents, tokens]
+        elif returned == "probabilities":
+            top_scores = top_scores.exp()
+        return top_scores, parents, tokens
+
+    return beam_step
+
+
+_beam_step = _beam_variant()
+_beam_ignores_scores = _beam_variant(totals=lambda scores, log_probs: log_probs)
+_beam_best_token_each = _beam_variant(per_hypothesis=True)
+_beam_parent_by_k = _beam_variant(divisor="k")
+_beam_smallest = _beam_variant(pick="smallest")
+_beam_ascending = _beam_variant(pick="ascending")
+_beam_new_token_only = _beam_variant(returned="log-probabilities of the new tokens")
+_beam_probabilities = _beam_variant(returned="probabilities")
+_beam_probabilities_added = _beam_variant(
+    totals=lambda scores, log_probs: scores[:, None] + log_probs.exp()
+)
+
+
+def _beam_case(scores: list[float], V: int, *, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hypothesis scores (k,) and random next-token log-probabilities (k, V)."""
+    generator = torch.Generator().manual_seed(seed)
+    log_probs = (2.0 * torch.randn(len(scores), V, generator=generator)).log_softmax(dim=-1)
+    return torch.tensor(scores), log_probs
+
+
+check_beam_step = Checker(
+    exercise="beam_step",
+    library="torch",
+    reference=_beam_step,
+    forbidden=dict.fromkeys(
+        ["helpers.decoding.beam_search", "helpers.decoding.translate"],
+        "add each hypothesis's score to its next-token log-probabilities, flatten the (k, V) "
+        "scores, take the n largest, and split each index into parent (// V) and token (% V).",
+    ),
+    cases=[
+        Case(
+            "3 live hypotheses of scores -1.2, -0.3, -2.5, V = 6, n = 3",
+            (*_beam_case([-1.2, -0.3, -2.5], 6, seed=0), 3),
+        ),
+        Case(
+            "the first step: one hypothesis (just <bos>, score 0), V = 7, n = 4",
+            (*_beam_case([0.0], 7, seed=1), 4),
+        ),
+        Case(
+            "2 hypotheses, V = 5, n = 4 (twice as many as the beam, as beam search asks for)",
+            (*_beam_case([-0.7, -1.1], 5, seed=2), 4),
+        ),
+        Case(
+            "4 hypotheses of which 3 are impossible (score -inf), V = 5, n = 4",
+            (*_beam_case([0.0, -math.inf, -math.inf, -math.inf], 5, seed=3), 4),
+        ),
+    ],
+    mistakes=[
+        Mistake(
+            "ranked the continuations by the new token's log-probability alone, forgetting the "
+            "score of the hypothesis it extends",
+            "A continuation's score is the whole sentence's: scores[:, None] + log_probs.",
+            _beam_ignores_scores,
+        ),
+        Mistake(
+            "let only the best token of each hypothesis compete",
+            "Every token of every hypothesis is a candidate: take the n best of all k · V "
+            "scores (flatten them), so that one good hypothesis may fill several places.",
+            _beam_best_token_each,
+        ),
+        Mistake(
+            "split the flat index with k instead of V (parent = index % k, token = index // k)",
+            "Flattening (k, V) row by row puts parent p, token t at index p · V + t: parent = "
+            "index // V, token = index % V.",
+            _beam_parent_by_k,
+        ),
+        Mistake(
+            "kept the n smallest scores instead of the largest",
+            "Log-probabilities are at most 0 and the best are the largest (closest to 0): "
+            "topk(n) keeps the largest.",
+            _beam_smallest,
+        ),
+        Mistake(
+            "the right n continuations, but worst first",
+            "Return them best first (topk sorts in descending order; argsort ascends).",
+            _beam_ascending,
+        ),
+        Mistake(
+            "returned the new token's log-probability instead of the total score",
+            "The new hypotheses carry their total: score of the parent + log p(token), the "
+            "value you ranked them by.",
+            _beam_new_token_only,
+        ),
+        Mistake(
+            "returned probabilities (exp of the scores) instead of log-probabilities",
+            "Keep scores as log-probabilities: the product of 30 probabilities underflows, "
+            "their sum of logs does not.",
+            _beam_probabilities,
+        ),
+        Mistake(
+            "added the new token's probability instead of its log-probability",
+            "Sentence log-probabilities add up log-probabilities: scores[:, None] + log_probs, "
+            "without exp.",
+            _beam_probabilities_added,
         ),
     ],
 )

@@ -73,6 +73,12 @@ check_sinusoidal_encoding = Checker(
     exercise="sinusoidal_encoding",
     library="torch",
     reference=_sinusoidal,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.positional_encoding.sinusoidal_encoding",
+        ],
+        "positions as a column times the D/2 frequencies as a row, then sin in the even columns and cos in the odd ones.",
+    ),
     cases=[
         Case("max_len = 6, d_model = 4", (6, 4)),
         Case("max_len = 1, d_model = 2 (position 0 only)", (1, 2)),
@@ -201,6 +207,13 @@ check_decoder_layer = Checker(
     exercise="decoder_layer",
     library="torch",
     reference=_decoder_layer,
+    forbidden=dict.fromkeys(
+        [
+            "helpers.transformer.DecoderLayer.forward",
+            "torch.nn.TransformerDecoderLayer.forward",
+        ],
+        "for each sublayer in turn (self-attention, cross-attention, feed-forward), add its output to its input and apply its LayerNorm.",
+    ),
     cases=[
         Case(
             "two targets x (2, 5, 8) that differ only in their last token, same memory (2, 3, 8): "

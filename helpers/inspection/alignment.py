@@ -4,7 +4,11 @@
 weights between its target and source words; ``argmax_alignment`` and
 ``threshold_alignment`` turn weights into links, and ``alignment_counts`` /
 ``alignment_scores`` score links against the gold alignment with precision, recall and the
-alignment error rate (AER) of Och & Ney (2003).
+alignment error rate (AER) of Och & Ney (2003). ``diagonal_alignment`` gives the baselines
+that read no attention at all, ``sentence_counts`` scores any links sentence by sentence
+(for length bins and bootstrap intervals), and ``sure_and_possible`` grades the toy corpus's
+gold links into sure and possible ones. ``teacher_forced_maps`` records every kind of
+attention of every pair, for the analyses that need more than cross-attention.
 
 Shapes: L layers, H heads, S source length, T target length. A *link matrix* is a boolean
 (T, S) tensor over words (``helpers.translation.tokenization.tokenize`` tokens, punctuation
@@ -15,14 +19,15 @@ target).)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import torch
 
 from helpers._utils import check_positive_int, describe_shape
-from helpers.inspection.recording import attention_maps
+from helpers.inspection.recording import PARTS, attention_maps
 from helpers.transformer import Seq2SeqTransformer
 from helpers.translation.batching import collate, encode_pairs
 from helpers.translation.data import Example
@@ -36,9 +41,15 @@ __all__ = [
     "alignment_scores",
     "argmax_alignment",
     "cross_attention_maps",
+    "diagonal_alignment",
     "over_words",
+    "sentence_counts",
+    "sure_and_possible",
+    "teacher_forced_maps",
     "threshold_alignment",
 ]
+
+Gold = Callable[[Example], tuple[torch.Tensor, torch.Tensor]]  # example -> (sure, possible)
 
 _QUERIES = ("predicting", "reading")
 
@@ -74,6 +85,44 @@ def _check_one_id_per_word(tokenizer: Tokenizer, text: str, side: str) -> None:
         )
 
 
+def teacher_forced_maps(
+    model: Seq2SeqTransformer,
+    examples: Sequence[Example],
+    src_tokenizer: Tokenizer,
+    tgt_tokenizer: Tokenizer,
+    *,
+    parts: Sequence[str] = PARTS,
+    batch_size: int = 256,
+) -> list[dict[str, torch.Tensor]]:
+    """Teacher-forced attention of every pair, without padding: one dict per pair.
+
+    Each pair runs through the model as in training: source ids + EOS (S + 1 positions),
+    decoder input BOS + reference ids (T + 1 positions). Entry ``part`` of a pair's dict
+    stacks the layers: "encoder" (L, H, S + 1, S + 1), "decoder" (L, H, T + 1, T + 1),
+    "cross" (L, H, T + 1, S + 1). Batches group similar lengths; the padding is cut off
+    again. Needs word-level tokenizers (``WordVocab``): one id per word is what the gold
+    alignment links.
+    """
+    check_positive_int("batch_size", batch_size)
+    for example in examples:
+        _check_one_id_per_word(src_tokenizer, example.src, "source")
+        _check_one_id_per_word(tgt_tokenizer, example.tgt, "target")
+    pairs, _ = encode_pairs(examples, src_tokenizer, tgt_tokenizer)
+    order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]), len(pairs[i][1])))
+    maps: list[dict[str, torch.Tensor]] = [{} for _ in pairs]
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        batch = collate([tuple(map(torch.tensor, pairs[i])) for i in chosen], src_tokenizer.pad_id)
+        recorded = attention_maps(model, batch.src, batch.tgt_in, parts=parts)
+        for part in parts:
+            stacked = torch.stack(getattr(recorded, part), dim=1)  # (B, L, H, ·, ·), padded
+            for row, i in enumerate(chosen):
+                S, T = len(pairs[i][0]), len(pairs[i][1]) - 1  # S + 1 keys, T + 1 queries
+                queries, keys = {"encoder": (S, S), "decoder": (T, T), "cross": (T, S)}[part]
+                maps[i][part] = stacked[row, :, :, :queries, :keys].clone()
+    return maps
+
+
 def cross_attention_maps(
     model: Seq2SeqTransformer,
     examples: Sequence[Example],
@@ -84,28 +133,14 @@ def cross_attention_maps(
 ) -> list[torch.Tensor]:
     """Teacher-forced cross-attention of every pair: one (L, H, T + 1, S + 1) tensor each.
 
-    Each pair runs through the model as in training: source ids + EOS (S + 1 keys), decoder
-    input BOS + reference ids (T + 1 queries). Batches group similar lengths; the padding is
-    cut off again, so ``over_words`` can pick the word rows and columns. Needs word-level
-    tokenizers (``WordVocab``): one id per word is what the gold alignment links. Only the
-    cross-attention takes the course's path; the rest of the model stays as it is.
+    ``teacher_forced_maps`` with only the cross-attention recorded (the rest of the model
+    keeps its fused path): rows BOS + T target words, columns S source words + EOS, so that
+    ``over_words`` can pick the word rows and columns.
     """
-    check_positive_int("batch_size", batch_size)
-    for example in examples:
-        _check_one_id_per_word(src_tokenizer, example.src, "source")
-        _check_one_id_per_word(tgt_tokenizer, example.tgt, "target")
-    pairs, _ = encode_pairs(examples, src_tokenizer, tgt_tokenizer)
-    order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]), len(pairs[i][1])))
-    maps: list[torch.Tensor | None] = [None] * len(pairs)
-    for start in range(0, len(order), batch_size):
-        chosen = order[start : start + batch_size]
-        batch = collate([tuple(map(torch.tensor, pairs[i])) for i in chosen], src_tokenizer.pad_id)
-        recorded = attention_maps(model, batch.src, batch.tgt_in, parts=("cross",))
-        cross = torch.stack(recorded.cross, dim=1)  # (B, L, H, T_in, S_in), padded
-        for row, i in enumerate(chosen):
-            S, T = len(pairs[i][0]), len(pairs[i][1]) - 1  # S + 1 keys, T + 1 queries
-            maps[i] = cross[row, :, :, :T, :S].clone()
-    return maps
+    maps = teacher_forced_maps(
+        model, examples, src_tokenizer, tgt_tokenizer, parts=("cross",), batch_size=batch_size
+    )
+    return [m["cross"] for m in maps]
 
 
 def alignment_matrix(links: Iterable[tuple[int, int]], src_len: int, tgt_len: int) -> torch.Tensor:
@@ -155,6 +190,55 @@ def threshold_alignment(weights: torch.Tensor, threshold: float) -> torch.Tensor
     return weights >= threshold
 
 
+def diagonal_alignment(src_len: int, tgt_len: int, *, proportional: bool = False) -> torch.Tensor:
+    """A baseline that reads no attention: one link per target word, (T, S) boolean.
+
+    The identity diagonal links target word j to source word j (the last source word when
+    j >= S); the proportional one (``proportional=True``) links it to the source word at the
+    same relative place in the sentence, i = floor((j + 1/2) S / T). Any alignment method
+    worth its name must beat both.
+    """
+    check_positive_int("src_len", src_len)
+    check_positive_int("tgt_len", tgt_len)
+    j = torch.arange(tgt_len)
+    i = ((j + 0.5) * src_len / tgt_len).floor().long() if proportional else j.clamp(max=src_len - 1)
+    links = torch.zeros(tgt_len, src_len, dtype=torch.bool)
+    links[j, i] = True
+    return links
+
+
+_CONTRACTIONS = frozenset({"im", "am", "ins", "zum", "zur", "beim", "vom"})
+_DO_SUPPORT = frozenset({"do", "does", "did"})
+
+
+def sure_and_possible(example: Example) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gold (sure, possible) link matrices (T, S) of a toy-en-de pair, two kinds graded down.
+
+    The corpus writes every link as sure. Two kinds of link join a target word to an English
+    function word that German does not spell out, and are marked *possible* here (sure links
+    stay possible too, S ⊆ P):
+
+    - the article in a contraction: *im*, *am*, *ins*, *zum*, *zur*, *beim*, *vom* keep their
+      sure link to the preposition; their link to *the* becomes possible;
+    - do-support: a German verb linked to *do*/*does*/*did* and to the English main verb keeps
+      the main verb's link as sure; the link to *do* becomes possible.
+    """
+    if example.alignment is None:
+        raise ValueError("the example has no gold alignment to grade")
+    src = [w.lower() for w in tokenize(example.src)]
+    tgt = [w.lower() for w in tokenize(example.tgt)]
+    possible = alignment_matrix(example.alignment, len(src), len(tgt))
+    sure = possible.clone()
+    for j, word in enumerate(tgt):
+        linked = possible[j].nonzero().flatten().tolist()
+        for i in linked:
+            contraction = word in _CONTRACTIONS and src[i] == "the"
+            do_support = src[i] in _DO_SUPPORT and len(linked) > 1
+            if contraction or do_support:
+                sure[j, i] = False
+    return sure, possible
+
+
 @dataclass(frozen=True)
 class AlignmentCounts:
     """Link counts behind precision, recall and AER; ``+`` adds them over sentences.
@@ -176,6 +260,24 @@ class AlignmentCounts:
     sure: torch.Tensor
     sure_hits: torch.Tensor
     possible_hits: torch.Tensor
+
+    def as_tensor(self) -> torch.Tensor:
+        """The four counts stacked on a last dimension: (..., 4), in field order."""
+        return torch.stack([self.predicted, self.sure, self.sure_hits, self.possible_hits], -1)
+
+    @classmethod
+    def from_tensor(cls, counts: torch.Tensor) -> AlignmentCounts:
+        """The inverse of ``as_tensor``: (..., 4) counts, e.g. summed over a bootstrap resample."""
+        if counts.shape[-1:] != (4,):
+            raise ValueError(
+                "counts must have a last dimension of 4 (predicted, sure, sure_hits, "
+                f"possible_hits); got {describe_shape(counts)}"
+            )
+        return cls(*counts.unbind(-1))
+
+    def total(self) -> AlignmentCounts:
+        """Sum over the first dimension, e.g. the sentences of ``sentence_counts``."""
+        return AlignmentCounts.from_tensor(self.as_tensor().sum(dim=0))
 
     def __add__(self, other: AlignmentCounts) -> AlignmentCounts:
         if not isinstance(other, AlignmentCounts):
@@ -255,41 +357,70 @@ def alignment_counts(
     )
 
 
+@lru_cache(maxsize=16384)
+def _all_sure(example: Example) -> torch.Tensor:
+    """The gold (T, S) link matrix of an example, every link sure; cached, never modified."""
+    return alignment_matrix(
+        example.alignment, len(tokenize(example.src)), len(tokenize(example.tgt))
+    )
+
+
+def _gold_of(example: Example, k: int, T: int, S: int, gold: Gold | None):
+    if example.alignment is None:
+        raise ValueError(f"example {k} has no gold alignment; alignment scores need one")
+    sure, possible = (_all_sure(example),) * 2 if gold is None else gold(example)
+    if sure.shape != (T, S):
+        raise ValueError(
+            f"example {k}: links over {T} target and {S} source words, but the pair "
+            f"has {len(tokenize(example.tgt))} and {len(tokenize(example.src))}"
+        )
+    return sure, possible
+
+
+def sentence_counts(
+    links: Sequence[torch.Tensor], examples: Sequence[Example], *, gold: Gold | None = None
+) -> AlignmentCounts:
+    """Link counts of every sentence: fields of shape (N, ...), N = number of examples.
+
+    ``links[k]`` is example k's boolean (..., T, S) link matrix (every ``links[k]`` with the
+    same leading dimensions, e.g. (L, H) or none). ``gold`` maps an example to its (sure,
+    possible) matrices (e.g. ``sure_and_possible``); by default every gold link is sure.
+    ``.total()`` gives the corpus counts; indexing the fields picks sentences.
+    """
+    if len(links) != len(examples) or not examples:
+        raise ValueError(
+            "need one link matrix per example, at least one; got "
+            f"{len(links)} link matrices and {len(examples)} examples"
+        )
+    counts = []
+    for k, (predicted, example) in enumerate(zip(links, examples, strict=True)):
+        sure, possible = _gold_of(example, k, *predicted.shape[-2:], gold)
+        counts.append(alignment_counts(predicted, sure, possible).as_tensor())
+    return AlignmentCounts.from_tensor(torch.stack(counts))
+
+
 def alignment_scores(
     attentions: Sequence[torch.Tensor],
     examples: Sequence[Example],
     *,
     threshold: float | None = None,
+    gold: Gold | None = None,
 ) -> AlignmentCounts:
     """Corpus counts of every layer and head, from cross-attention over words.
 
     ``attentions[k]`` is example k's (L, H, T, S) cross-attention over words (``over_words``
-    of ``cross_attention_maps``); its links are
-    ``argmax_alignment`` (default) or ``threshold_alignment`` at ``threshold``, scored
-    against ``examples[k].alignment`` (sure links). Returns counts of shape (L, H), summed
-    over the examples.
+    of ``cross_attention_maps``); its links are ``argmax_alignment`` (default) or
+    ``threshold_alignment`` at ``threshold``, scored against ``examples[k].alignment``
+    (all sure, or graded by ``gold`` as in ``sentence_counts``). Returns counts of shape
+    (L, H), summed over the examples.
     """
     if len(attentions) != len(examples) or not examples:
         raise ValueError(
             "need one attention tensor per example, at least one; got "
             f"{len(attentions)} attention tensors and {len(examples)} examples"
         )
-    total = None
-    for k, (weights, example) in enumerate(zip(attentions, examples, strict=True)):
-        if example.alignment is None:
-            raise ValueError(f"example {k} has no gold alignment; alignment scores need one")
-        T, S = weights.shape[-2:]
-        sure = alignment_matrix(example.alignment, S, T)
-        if (T, S) != (len(tokenize(example.tgt)), len(tokenize(example.src))):
-            raise ValueError(
-                f"example {k}: attention over {T} target and {S} source words, but the pair "
-                f"has {len(tokenize(example.tgt))} and {len(tokenize(example.src))}"
-            )
-        links = (
-            argmax_alignment(weights)
-            if threshold is None
-            else threshold_alignment(weights, threshold)
-        )
-        counts = alignment_counts(links, sure)
-        total = counts if total is None else total + counts
-    return total
+    links = [
+        argmax_alignment(w) if threshold is None else threshold_alignment(w, threshold)
+        for w in attentions
+    ]
+    return sentence_counts(links, examples, gold=gold).total()

@@ -47,15 +47,23 @@ class AttentionMaps:
     cross: list[torch.Tensor | None]
 
     def for_bertviz(
-        self, index: int = 0, src_len: int | None = None, tgt_len: int | None = None
-    ) -> dict[str, tuple[torch.Tensor, ...]]:
-        """Example ``index`` in the per-layer format of bertviz's ``model_view``/``head_view``.
+        self,
+        index: int = 0,
+        src_len: int | None = None,
+        tgt_len: int | None = None,
+        *,
+        encoder_tokens: Sequence[str] | None = None,
+        decoder_tokens: Sequence[str] | None = None,
+    ) -> dict[str, tuple[torch.Tensor, ...] | list[str]]:
+        """Example ``index`` in the format of bertviz's ``model_view`` and ``head_view``.
 
         Returns ``encoder_attention``, ``decoder_attention`` and ``cross_attention``: tuples
-        over layers of (1, H, ·, ·) tensors, cut to the first ``src_len`` source and
-        ``tgt_len`` target positions (drop the padding; default: keep all), so that
-        ``model_view(**maps.for_bertviz(0, S, T), encoder_tokens=..., decoder_tokens=...)``
-        draws them.
+        over layers of (1, H, ·, ·) tensors (B = 1, as bertviz requires), cut to the first
+        ``src_len`` source and ``tgt_len`` target positions (drop the padding; default: keep
+        all). With ``encoder_tokens`` (S labels) and ``decoder_tokens`` (T labels, the
+        decoder's inputs) the dict also holds them, checked against the maps' sizes, so that
+        ``model_view(**maps.for_bertviz(0, encoder_tokens=..., decoder_tokens=...))`` draws
+        every map.
         """
         missing = [
             part
@@ -67,14 +75,28 @@ class AttentionMaps:
         B = self.cross[0].shape[0]
         if not -B <= index < B:
             raise ValueError(f"index must lie in [0, B={B}); got {index}")
+        if src_len is None and encoder_tokens is not None:
+            src_len = len(encoder_tokens)
+        if tgt_len is None and decoder_tokens is not None:
+            tgt_len = len(decoder_tokens)
         s, t = slice(src_len), slice(tgt_len)
         pick = {"encoder": (s, s), "decoder": (t, t), "cross": (t, s)}
-        return {
+        views: dict[str, tuple[torch.Tensor, ...] | list[str]] = {
             f"{part}_attention": tuple(
                 m[index : index + 1 or None, :, rows, columns] for m in getattr(self, part)
             )
             for part, (rows, columns) in pick.items()
         }
+        S, T = views["cross_attention"][0].shape[-1], views["cross_attention"][0].shape[-2]
+        for name, tokens, size in (("encoder", encoder_tokens, S), ("decoder", decoder_tokens, T)):
+            if tokens is None:
+                continue
+            if len(tokens) != size:
+                raise ValueError(
+                    f"{name}_tokens must label the {size} {name} positions; got {len(tokens)}"
+                )
+            views[f"{name}_tokens"] = list(tokens)
+        return views
 
 
 def _attention_modules(model: nn.Module) -> dict[str, list[MultiHeadAttention]]:

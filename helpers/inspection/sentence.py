@@ -50,6 +50,18 @@ class SentenceInspection:
             "cross": (self.outputs, self.source_tokens),
         }[part]
 
+    def for_bertviz(self) -> dict:
+        """Every map with its tokens, as bertviz's ``model_view(**...)`` takes them.
+
+        bertviz labels the rows of decoder and cross-attention alike with the decoder's
+        inputs (``decoder_inputs``), not with the words they predict.
+        """
+        if self.maps is None:
+            raise ValueError(f"nothing was translated, so there are no maps: {self.message}")
+        return self.maps.for_bertviz(
+            0, encoder_tokens=self.source_tokens, decoder_tokens=self.decoder_inputs
+        )
+
 
 def inspect_sentence(
     model: Seq2SeqTransformer,

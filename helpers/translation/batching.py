@@ -25,6 +25,7 @@ from helpers.translation.data import Example
 from helpers.translation.tokenization import Tokenizer
 
 __all__ = [
+    "PaddingWaste",
     "TokenBatchSampler",
     "TranslationBatch",
     "TranslationDataset",
@@ -66,7 +67,9 @@ class TranslationDataset(torch.utils.data.Dataset):
     """Id pairs from ``encode_pairs`` as LongTensors: ``dataset[i] -> (src (S,), tgt (T + 1,))``.
 
     ``src`` ends with EOS; ``tgt`` runs BOS ... EOS, one longer than the T tokens the decoder
-    reads. ``lengths[i] = max(S, T)`` of example i is its cost for ``TokenBatchSampler``.
+    reads. ``src_lengths[i] = S`` and ``tgt_lengths[i] = T`` are example i's real tokens on
+    each side (what ``padding_waste`` counts); ``lengths[i] = max(S, T)`` is its cost for
+    ``TokenBatchSampler``.
     """
 
     def __init__(self, pairs: Sequence[IdPair]) -> None:
@@ -84,7 +87,9 @@ class TranslationDataset(torch.utils.data.Dataset):
                     f"{reprlib.repr(pair)} at index {i}"
                 )
         self.pairs = [(torch.tensor(src), torch.tensor(tgt)) for src, tgt in pairs]
-        self.lengths = [max(len(src), len(tgt) - 1) for src, tgt in pairs]
+        self.src_lengths = [len(src) for src, _ in pairs]
+        self.tgt_lengths = [len(tgt) - 1 for _, tgt in pairs]
+        self.lengths = [max(s, t) for s, t in zip(self.src_lengths, self.tgt_lengths, strict=True)]
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -174,16 +179,36 @@ def random_batches(lengths: Sequence[int], max_tokens: int, *, seed: int = 0) ->
     return _pack(order.tolist(), lengths, max_tokens)
 
 
-def padding_waste(batches: Iterable[Sequence[int]], lengths: Sequence[int]) -> float:
-    """Fraction of padded positions among all positions of the batches (0 = no padding)."""
-    real = padded = 0
+class PaddingWaste(NamedTuple):
+    """Shares of padded positions (0 = none): in the source batches, the target batches, both."""
+
+    src: float
+    tgt: float
+    both: float  # of all positions the encoder and decoder compute on together
+
+    def __str__(self) -> str:
+        return f"source {self.src:.1%}, target {self.tgt:.1%}, both {self.both:.1%}"
+
+
+def padding_waste(
+    batches: Iterable[Sequence[int]], src_lengths: Sequence[int], tgt_lengths: Sequence[int]
+) -> PaddingWaste:
+    """The share of padded positions in ``batches`` of example indices, side by side.
+
+    A batch pads its sources to the longest source (B × S_max positions) and its targets to
+    the longest target (B × T_max); each side's real tokens are counted with its own lengths
+    (``TranslationDataset.src_lengths`` and ``tgt_lengths``), never with max(S, T).
+    """
+    real, padded = [0, 0], [0, 0]
     for batch in batches:
         if len(batch):
-            real += sum(lengths[i] for i in batch)
-            padded += len(batch) * max(lengths[i] for i in batch)
-    if padded == 0:
+            for side, lengths in enumerate((src_lengths, tgt_lengths)):
+                real[side] += sum(lengths[i] for i in batch)
+                padded[side] += len(batch) * max(lengths[i] for i in batch)
+    if padded[0] == 0:
         raise ValueError("padding_waste needs at least one non-empty batch; got none")
-    return 1 - real / padded
+    src, tgt = (1 - r / p for r, p in zip(real, padded, strict=True))
+    return PaddingWaste(src, tgt, 1 - sum(real) / sum(padded))
 
 
 class TranslationBatch(NamedTuple):
@@ -202,9 +227,17 @@ class TranslationBatch(NamedTuple):
     num_tgt_tokens: int  # real (non-padding) tokens in tgt_out: the loss is averaged over them
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> TranslationBatch:
-        """The same batch with every tensor on ``device``."""
-        tensors = (t.to(device, non_blocking=non_blocking) for t in self[:-1])
-        return TranslationBatch(*tensors, self.num_tgt_tokens)
+        """The same batch with every tensor on ``device``.
+
+        With ``non_blocking`` and a CUDA ``device``, the tensors are first copied to pinned
+        (page-locked) memory, so the copy runs in the background and the host does not wait
+        for the GPU's queue to drain: no host-device sync per batch.
+        """
+        tensors = self[:-1]
+        if non_blocking and torch.device(device).type == "cuda":
+            tensors = (t.pin_memory() for t in tensors)
+        moved = (t.to(device, non_blocking=non_blocking) for t in tensors)
+        return TranslationBatch(*moved, self.num_tgt_tokens)
 
 
 def collate(batch: Sequence[tuple[torch.Tensor, torch.Tensor]], pad_id: int) -> TranslationBatch:

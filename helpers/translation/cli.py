@@ -5,6 +5,7 @@ evaluate, average.
     python -m helpers.translation train --out runs/toy --resume          # carry on where it stopped
     torchrun --nproc_per_node=2 -m helpers.translation train --preset cpu --out runs/ddp
     python -m helpers.translation evaluate --checkpoint runs/toy/best.pt --split test --beam 4
+    python -m helpers.translation evaluate --checkpoint runs/toy/best.pt --json runs/toy/test.json
     python -m helpers.translation average --out runs/toy/avg.pt runs/toy/step-*.pt
 
 A thin shell over the library (``loop``, ``checkpoint``, ``evaluation``): every field of
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 import typing
@@ -149,6 +151,7 @@ def _evaluate_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best found)")
     parser.add_argument("--examples", type=int, default=3, help="translations to print")
     parser.add_argument("--export", default=None, help="write a model-only copy with the scores")
+    parser.add_argument("--json", default=None, help="write the scores to this JSON file")
     parser.set_defaults(command=_evaluate)
 
 
@@ -172,11 +175,16 @@ def _evaluate(args: argparse.Namespace) -> Scores:
         device=device,
         lowercase=args.lowercase,
     )
-    print(f"{args.split}: {scores} · beam {args.beam} · {time.perf_counter() - start:.0f} s")
+    seconds = time.perf_counter() - start
+    print(f"{args.split}: {scores} · beam {args.beam} · {seconds:.0f} s")
     print(f"  BLEU signature: {scores.bleu_signature}")
     print(f"  chrF signature: {scores.chrf_signature}")
     for example, hypothesis in list(zip(examples, hypotheses, strict=True))[: args.examples]:
         print(f"  source:    {example.src}\n  reference: {example.tgt}\n  output:    {hypothesis}")
+    if args.json:
+        record = {"checkpoint": args.checkpoint, "split": args.split, "beam": args.beam}
+        record |= {"lowercase": args.lowercase, **dataclasses.asdict(scores), "seconds": seconds}
+        Path(args.json).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     if args.export:
         name = f"{args.split}_beam{args.beam}" + ("_lowercase" if args.lowercase else "")
         metrics = {**translator.metrics, name: dataclasses.asdict(scores)}

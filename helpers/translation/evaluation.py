@@ -1,5 +1,5 @@
-"""How good a translator is: validation loss, corpus BLEU and chrF; used in
-`05_training_translation`.
+"""How good a translator is: validation loss, corpus BLEU and chrF, exact matches per
+phenomenon; used in `05_training_translation`.
 
 BLEU and chrF are computed on detokenized text with sacrebleu's own tokenisation (13a for
 BLEU), so they are comparable with published numbers; the signatures record every setting
@@ -9,6 +9,7 @@ that changes a score.
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,13 @@ from helpers.translation.data import Example
 from helpers.translation.precision import MixedPrecision
 from helpers.translation.tokenization import Tokenizer
 
-__all__ = ["Scores", "corpus_scores", "evaluate_translation", "validation_loss"]
+__all__ = [
+    "Scores",
+    "corpus_scores",
+    "evaluate_translation",
+    "exact_match_by_phenomenon",
+    "validation_loss",
+]
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,31 @@ def evaluate_translation(
     )
     scores = corpus_scores(hypotheses, [example.tgt for example in examples], lowercase=lowercase)
     return scores, hypotheses
+
+
+def exact_match_by_phenomenon(
+    examples: Sequence[Example], hypotheses: Sequence[str]
+) -> dict[str, tuple[float, int]]:
+    """tag -> (share of the sentences showing it that are translated exactly, their count),
+    for the phenomenon tags of ``examples`` (toy-en-de has them), most frequent tag first.
+
+    A sentence usually shows several phenomena, so one error counts against each of them:
+    read a low share as "sentences with this tag go wrong more often", not as proof that the
+    tag is the cause.
+    """
+    if len(examples) != len(hypotheses):
+        raise ValueError(
+            f"need one hypothesis per example; got {len(hypotheses)} for {len(examples)}"
+        )
+    right: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for example, hypothesis in zip(examples, hypotheses, strict=True):
+        for tag in example.phenomena:
+            seen[tag] += 1
+            right[tag] += hypothesis == example.tgt
+    if not seen:
+        raise ValueError("the examples carry no phenomenon tags (toy-en-de has them)")
+    return {tag: (right[tag] / n, n) for tag, n in seen.most_common()}
 
 
 def validation_loss(

@@ -59,7 +59,9 @@ __all__ = [
     "StepResult",
     "TrainResult",
     "TrainingRun",
+    "SYNC_EVERY",
     "limiting_budget",
+    "read_losses",
     "setup",
     "train",
     "train_loop",
@@ -67,13 +69,17 @@ __all__ = [
     "validate_and_checkpoint",
 ]
 
+SYNC_EVERY = 50  # updates between two reads of the losses from the device
+
 
 @dataclass(frozen=True)
 class StepResult:
     """What one optimizer update did: its mean loss per target token, and how many tokens."""
 
-    loss: float  # label-smoothed, over every batch (and process) of the update
-    tokens: int
+    # Label-smoothed, over every batch (and process) of the update: a 0-dim tensor on the
+    # model's device. ``float(result.loss)`` reads it, which on a GPU waits for the GPU.
+    loss: torch.Tensor
+    tokens: int  # target tokens of the update in this process
 
 
 def train_step(
@@ -85,25 +91,32 @@ def train_step(
     pad_id: int,
     label_smoothing: float,
     clip_norm: float,
-    step: int,
 ) -> StepResult:
-    """Optimizer update number ``step`` from one batch, or several (gradient accumulation).
+    """One optimizer update from one batch, or several (gradient accumulation).
 
     For each batch: the forward pass under autocast, the label-smoothed loss, backward through
-    the loss scaler. Then the finite check, unscaling, clipping to ``clip_norm`` and Adam's
-    step; call ``scheduler.step()`` after it. Each batch's loss is weighted by its share of the
-    update's target tokens (all batches, all processes), so an update is the same whether its
-    batches run one after another or in several processes at once; with one batch it is
-    exactly the step of notebook 05. A non-finite loss raises ``NonFiniteLossError`` before
-    the weights change.
+    the loss scaler. Then unscaling, clipping to ``clip_norm`` and Adam's step; call
+    ``scheduler.step()`` after it. Each batch's loss is weighted by its share of the update's
+    target tokens (all batches, all processes), so an update is the same whether its batches
+    run one after another or in several processes at once; with one batch it is exactly the
+    step of notebook 05.
+
+    Nothing here waits for the GPU: the loss stays on the device, and the token counts that
+    processes exchange are computed there. The caller reads losses when it logs and checks
+    them with ``check_finite`` before it saves (``train_loop`` does both every ``SYNC_EVERY``
+    steps), so a GPU can run ahead of the Python code that feeds it.
     """
     if isinstance(batches, TranslationBatch):
         batches = [batches]
     ddp = _data_parallel(model)
-    world = dist.get_world_size() if ddp is not None else 1
-    tokens = _all_reduce(sum(b.num_tgt_tokens for b in batches), ddp)
+    local = sum(b.num_tgt_tokens for b in batches)
+    if ddp is None:
+        world, tokens = 1, local
+    else:  # the update's tokens over all processes, counted on the device
+        world = dist.get_world_size()
+        tokens = _all_reduce(torch.stack([b.tgt_real.sum() for b in batches]).sum().double(), ddp)
     optimizer.zero_grad(set_to_none=True)
-    total = 0.0  # loss summed over the update's target tokens
+    total = torch.zeros((), dtype=torch.float64, device=batches[0].tgt_out.device)
     for i, batch in enumerate(batches):
         # Under DDP, gradients are averaged over processes once, after the update's last batch.
         sync = ddp is None or i == len(batches) - 1
@@ -116,14 +129,13 @@ def train_step(
             # DDP averages over processes: multiply by world so the update is the global mean.
             weight = batch.num_tgt_tokens * world / tokens
             precision.scaler.scale(loss * weight).backward()
-        total += loss.item() * batch.num_tgt_tokens
+        total += loss.detach() * batch.num_tgt_tokens  # summed over the tokens, on the device
     mean = _all_reduce(total, ddp) / tokens
-    check_finite(mean, step)
     precision.scaler.unscale_(optimizer)  # clip the true gradient, not the scaled one
     torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     precision.scaler.step(optimizer)
     precision.scaler.update()
-    return StepResult(mean, int(tokens))
+    return StepResult(mean.float(), local)
 
 
 def _data_parallel(model: nn.Module) -> DistributedDataParallel | None:
@@ -132,14 +144,13 @@ def _data_parallel(model: nn.Module) -> DistributedDataParallel | None:
     return inner if isinstance(inner, DistributedDataParallel) else None
 
 
-def _all_reduce(value: float, ddp: DistributedDataParallel | None, op=None) -> float:
-    """``value`` summed (or reduced with ``op``) over the processes; itself in one process."""
-    if ddp is None:
-        return value
-    device = next(ddp.module.parameters()).device
-    tensor = torch.tensor(value, dtype=torch.float64, device=device)
-    dist.all_reduce(tensor, op=op or dist.ReduceOp.SUM)
-    return tensor.item()
+def _all_reduce(tensor: torch.Tensor, ddp: DistributedDataParallel | None, op=None):
+    """``tensor`` (on the model's device) summed, or reduced with ``op``, over the processes,
+    in place; itself in one process. NCCL reduces GPU tensors only: a tensor made on the CPU
+    here would fail there, so the callers make them where the model is."""
+    if ddp is not None:
+        dist.all_reduce(tensor, op=op or dist.ReduceOp.SUM)
+    return tensor
 
 
 @dataclass
@@ -225,7 +236,7 @@ def setup(
     src, tgt = tokenizers["src"], tokenizers["tgt"]
     core = build_model(config, len(src), len(tgt), src.pad_id).to(device)
     say(f"model: {sum(p.numel() for p in core.parameters()):,} parameters")
-    optimizer = torch.optim.Adam(core.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+    optimizer = _adam(core, device)
     scheduler = inverse_sqrt_schedule(
         optimizer, d_model=config.d_model, warmup_steps=config.warmup_steps, factor=config.lr_factor
     )
@@ -239,8 +250,7 @@ def setup(
     valid_pairs, _ = encode_pairs(valid_examples, src, tgt, max_len=config.max_len)
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            (out_dir / "log.jsonl").unlink(missing_ok=True)
+        _keep_log_until(out_dir / "log.jsonl", progress.step)
     return TrainingRun(
         config=config,
         out_dir=out_dir,
@@ -260,6 +270,24 @@ def setup(
         world=world,
         log=say,
     )
+
+
+def _adam(model: nn.Module, device: torch.device) -> torch.optim.Adam:
+    """Adam as in the paper (betas 0.9, 0.98; eps 1e-9), its learning rate set by the schedule.
+    On a GPU its fused kernel updates every parameter in one launch and, with fp16, takes the
+    loss scaler's verdict on the device, so that skipping an overflowed step needs no sync."""
+    fused = True if device.type == "cuda" else None
+    return torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9, fused=fused)
+
+
+def _keep_log_until(log: Path, step: int) -> None:
+    """Drop the lines of ``log`` after ``step``: a new run keeps none; a resumed run keeps the
+    lines up to its checkpoint's step, so that the steps it redoes (a run killed between
+    writing a log line and its checkpoint) are not logged twice."""
+    if not log.exists():
+        return
+    lines = [line for line in log.read_text().splitlines() if json.loads(line)["step"] <= step]
+    log.write_text("".join(line + "\n" for line in lines))
 
 
 def _silent(message: str) -> None:
@@ -342,10 +370,18 @@ def _wrap(core, config, device, world, local_rank, say) -> nn.Module:
 
 def train_loop(run: TrainingRun, *, progress: bool = True) -> TrainResult:
     """Update, and validate-and-checkpoint every ``eval_every`` steps, until ``max_steps`` or
-    the ``max_minutes`` budget ends the run (both are checked after every update)."""
+    the ``max_minutes`` budget ends the run.
+
+    The losses stay on the device and are read every ``SYNC_EVERY`` steps and before every
+    evaluation (one host-device sync for all of them), checked there with ``check_finite``, so
+    a NaN stops the run before any checkpoint holds it. The wall-time budget is checked after
+    every update in one process; under torchrun the processes agree on it (a collective) at
+    those same points only.
+    """
     config, state = run.config, run.progress
     display = _Display(run, enabled=progress and run.rank == 0)
     losses: list[float] = []
+    unread: list[torch.Tensor] = []  # losses of the updates since the last read
     metrics: dict = {}
     started = time.perf_counter() - state.elapsed
     run.model.train()
@@ -354,19 +390,22 @@ def train_loop(run: TrainingRun, *, progress: bool = True) -> TrainResult:
             result = train_step(
                 run.model, batches, run.optimizer, run.precision, pad_id=run.core.pad_id,
                 label_smoothing=config.label_smoothing, clip_norm=config.clip_norm,
-                step=state.step + 1,
             )  # fmt: skip
             run.scheduler.step()
             state.step += 1
             state.elapsed = time.perf_counter() - started
-            losses.append(result.loss)
+            unread.append(result.loss)
             display.update(result)
-            done = state.step >= config.max_steps or _out_of_time(run)
-            if state.step % config.eval_every == 0 or done:
-                evaluation = validate_and_checkpoint(run, train_loss=result.loss)
-                if evaluation:  # rank 0
-                    metrics = evaluation
-                    display.write(json.dumps(metrics))
+            evaluate = state.step % config.eval_every == 0
+            sync = evaluate or state.step % SYNC_EVERY == 0
+            done = state.step >= config.max_steps or _out_of_time(run, collective=sync)
+            if sync or done:
+                losses += read_losses(unread, last_step=state.step)
+                unread = []
+                display.report(losses[-1])
+            if evaluate or done:
+                metrics = validate_and_checkpoint(run, train_loss=losses[-1]) or metrics
+                display.write(json.dumps(metrics) if metrics else "")
             if done:
                 break
     finally:
@@ -374,6 +413,18 @@ def train_loop(run: TrainingRun, *, progress: bool = True) -> TrainResult:
         if run.world > 1 and dist.is_initialized():
             dist.destroy_process_group()
     return TrainResult(run.core, run.tokenizers, losses, metrics)
+
+
+def read_losses(losses: Sequence[torch.Tensor], *, last_step: int) -> list[float]:
+    """The 0-dim loss tensors of the updates up to ``last_step``, as floats, read from the
+    device at once (one sync); ``NonFiniteLossError`` names the first that is NaN or ±inf."""
+    if not losses:
+        return []
+    values = torch.stack(list(losses)).tolist()
+    first = last_step - len(values) + 1
+    for step, value in enumerate(values, start=first):
+        check_finite(value, step)
+    return values
 
 
 def _updates(run: TrainingRun) -> Iterator[list[TranslationBatch]]:
@@ -391,19 +442,28 @@ def _updates(run: TrainingRun) -> Iterator[list[TranslationBatch]]:
             group.append(indices)
             if len(group) == config.accumulate:
                 yield [
-                    collate([run.train_data[j] for j in ids], pad_id).to(run.device)
+                    collate([run.train_data[j] for j in ids], pad_id).to(
+                        run.device, non_blocking=True
+                    )
                     for ids in group
                 ]
                 group = []
         state.epoch, state.batch = state.epoch + 1, 0
 
 
-def _out_of_time(run: TrainingRun) -> bool:
-    """Whether the ``max_minutes`` budget is spent; every process gets rank 0's answer."""
+def _out_of_time(run: TrainingRun, *, collective: bool) -> bool:
+    """Whether the ``max_minutes`` budget is spent. Under torchrun every process takes the
+    answer of the slowest, at ``collective`` points only (an all-reduce waits for all)."""
     if run.config.max_minutes is None:
         return False
-    spent = float(run.progress.elapsed >= 60 * run.config.max_minutes)
-    return bool(_all_reduce(spent, _data_parallel(run.model), dist.ReduceOp.MAX))
+    spent = run.progress.elapsed >= 60 * run.config.max_minutes
+    ddp = _data_parallel(run.model)
+    if ddp is None:
+        return spent
+    if not collective:
+        return False
+    flag = torch.tensor(float(spent), device=next(ddp.module.parameters()).device)
+    return bool(_all_reduce(flag, ddp, dist.ReduceOp.MAX).item())
 
 
 def validate_and_checkpoint(run: TrainingRun, *, train_loss: float) -> dict:
@@ -471,7 +531,8 @@ def limiting_budget(
 
 class _Display:
     """A progress bar (or, without one, a line every 500 steps) counting the budget that will
-    end the run: steps, or minutes when ``max_minutes`` runs out first."""
+    end the run: steps, or minutes when ``max_minutes`` runs out first. The loss it shows is
+    the one the loop last read from the device (every ``SYNC_EVERY`` steps)."""
 
     STEPS = "{l_bar}{bar}| {n_fmt}/{total_fmt} steps [{elapsed}<{remaining}{postfix}]"
     MINUTES = "{l_bar}{bar}| {n:.2f}/{total:g} min [{elapsed}<{remaining}{postfix}]"
@@ -495,16 +556,15 @@ class _Display:
         )
 
     def update(self, result: StepResult) -> None:
+        """Advance the bar after an update; reads nothing from the device."""
         state, config = self.run.progress, self.run.config
-        self.window_tokens += result.tokens
+        self.window_tokens += result.tokens * self.run.world
         pace = (time.perf_counter() - self.started) / (state.step - self.first_step)
         budget = limiting_budget(config, state.step, state.elapsed, pace)
         if budget != self.budget:
             self._switch(budget)
         done = state.step if budget == "steps" else state.elapsed / 60
         self.bar.update(done - self.bar.n)
-        if state.step % 50 == 0 or state.step == config.max_steps:
-            self._report(result.loss)
 
     def _switch(self, budget: str) -> None:
         config, state = self.run.config, self.run.progress
@@ -515,7 +575,9 @@ class _Display:
         done = state.step if budget == "steps" else state.elapsed / 60
         self.bar.initial = self.bar.n = self.bar.last_print_n = done
 
-    def _report(self, loss: float) -> None:
+    def report(self, loss: float) -> None:
+        """Show the latest loss, learning rate and tokens/s since the last report; without a
+        bar, log a line every 500 steps."""
         state, config = self.run.progress, self.run.config
         rate = self.window_tokens / max(time.perf_counter() - self.window_start, 1e-9)
         lr = self.run.scheduler.get_last_lr()[0]

@@ -25,6 +25,7 @@ __all__ = [
     "NonFiniteLossError",
     "check_finite",
     "maybe_compile",
+    "native_bf16",
     "set_fused_attention",
 ]
 
@@ -32,10 +33,11 @@ __all__ = [
 class MixedPrecision:
     """Which number format the forward pass runs in, and the loss scaler that goes with it.
 
-    mode "auto" picks bf16 on a CUDA GPU that supports it, else fp16 with loss scaling
-    (``torch.amp.GradScaler``), and fp32 on the CPU or Apple's MPS; "bf16", "fp16" and "fp32"
-    ask for one explicitly (bf16 and fp16 need CUDA). Weights and optimizer state stay fp32
-    either way. Use it as::
+    mode "auto" picks bf16 on a CUDA GPU that computes in bf16 natively (Ampere and newer),
+    else fp16 with loss scaling (``torch.amp.GradScaler``), and fp32 on the CPU or Apple's
+    MPS. "bf16", "fp16" and "fp32" ask for one explicitly: bf16 runs on CUDA and on the CPU
+    (PyTorch autocasts CPU matrix products to bf16 too), fp16 needs CUDA. Weights and
+    optimizer state stay fp32 either way. Use it as::
 
         with precision.autocast():
             loss = loss_fn(model(src, tgt_in), tgt_out)
@@ -50,6 +52,11 @@ class MixedPrecision:
 
     MODES = ("auto", "bf16", "fp16", "fp32")
     DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+    DETAILS = {
+        "bf16": "bfloat16 autocast, no loss scaling needed",
+        "fp16": "float16 autocast with dynamic loss scaling (GradScaler)",
+        "fp32": "no autocast, everything in float32",
+    }
 
     def __init__(
         self,
@@ -59,35 +66,15 @@ class MixedPrecision:
         if mode not in self.MODES:
             raise ValueError(f"mode must be one of {self.MODES}; got {mode!r}")
         self.device = torch.device(device)
-        on_cuda = self.device.type == "cuda"
-        if on_cuda and not torch.cuda.is_available():
+        if self.device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {self.device} was given but no CUDA GPU is available here")
+        chosen = "chosen automatically" if mode == "auto" else "requested"
         if mode == "auto":
-            if not on_cuda:
-                mode = "fp32"
-            else:
-                mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-            chosen = "chosen automatically"
-        else:
-            chosen = "requested"
-        if mode != "fp32" and not on_cuda:
-            raise ValueError(
-                f"mixed precision {mode} needs a CUDA device; got {self.device}. "
-                "Use mode='fp32' (or 'auto') here"
-            )
-        if mode == "bf16" and not torch.cuda.is_bf16_supported():
-            raise ValueError(
-                f"bf16 was requested but {torch.cuda.get_device_name(self.device)} does not "
-                "support it; use mode='fp16' (or 'auto')"
-            )
+            mode = _automatic_mode(self.device)
+        _check_supported(mode, self.device)
         self.mode, self.dtype = mode, self.DTYPES[mode]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=mode == "fp16")
-        details = {
-            "bf16": "bfloat16 autocast, no loss scaling needed",
-            "fp16": "float16 autocast with dynamic loss scaling (GradScaler)",
-            "fp32": "no autocast, everything in float32",
-        }
-        self.description = f"{mode} on {self.device} ({chosen}): {details[mode]}"
+        self.description = f"{mode} on {self.device} ({chosen}): {self.DETAILS[mode]}"
 
     def __repr__(self) -> str:
         return f"MixedPrecision(device={str(self.device)!r}, mode={self.mode!r})"
@@ -97,6 +84,38 @@ class MixedPrecision:
         if self.dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+
+
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether ``device`` is a CUDA GPU that computes in bf16 natively (compute capability 8.0,
+    Ampere, and newer). Older cards (T4, V100) emulate bf16 slowly, though
+    ``torch.cuda.is_bf16_supported()`` says True for them."""
+    device = torch.device(device)
+    return device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False)
+
+
+def _automatic_mode(device: torch.device) -> str:
+    if device.type != "cuda":
+        return "fp32"
+    return "bf16" if native_bf16(device) else "fp16"
+
+
+def _check_supported(mode: str, device: torch.device) -> None:
+    if mode == "fp16" and device.type != "cuda":
+        raise ValueError(
+            f"mixed precision fp16 needs a CUDA device; got {device}. Use mode='bf16' or "
+            "'fp32' (or 'auto') here"
+        )
+    if mode == "bf16" and device.type not in ("cuda", "cpu"):
+        raise ValueError(
+            f"mixed precision bf16 needs a CUDA device or the CPU; got {device}. Use "
+            "mode='fp32' (or 'auto') here"
+        )
+    if mode == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"bf16 was requested but {torch.cuda.get_device_name(device)} does not support "
+            "it; use mode='fp16' (or 'auto')"
+        )
 
 
 def set_fused_attention(model: nn.Module, fused: bool) -> int:
@@ -151,14 +170,15 @@ class NonFiniteLossError(RuntimeError):
 def check_finite(loss: torch.Tensor | float, step: int) -> None:
     """Raise ``NonFiniteLossError`` if ``loss`` is NaN or ±inf, saying the step and the value.
 
-    Call it after computing the loss and before the optimizer step and any checkpoint write,
-    so a diverged run never changes the weights or overwrites the last good checkpoint.
+    Call it before any checkpoint write, so a diverged run never overwrites the last good
+    checkpoint. Reading a loss that lives on a GPU makes the host wait for the GPU (a sync):
+    the training loop keeps its losses on the device and checks them every few steps.
     """
     value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
     if not math.isfinite(value):
         raise NonFiniteLossError(
-            f"the loss is {value} at step {step}; training stopped before this step was "
-            "applied or saved, so the last good checkpoint is untouched. Common causes: a "
+            f"the loss is {value} at step {step}; training stopped before any checkpoint "
+            "was written after it, so the last good checkpoint is untouched. Common causes: a "
             "learning rate too high (or a warm-up too short), fp16 overflow (try bf16 or "
             "fp32), or a batch with no target tokens"
         )
