@@ -47,6 +47,9 @@ benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.multihead
 	$(BIN)/python -m benchmarks.transformer
 	$(BIN)/python -m benchmarks.training
+	$(BIN)/python -m benchmarks.recurrence
+	$(BIN)/python -m benchmarks.efficient_attention
+	$(BIN)/python -m benchmarks.kv_cache
 
 constraints: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu//' > constraints.body
