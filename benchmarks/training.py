@@ -123,7 +123,7 @@ def suite(config: TrainConfig, batches, device: torch.device, repeats: int, comp
     if compile_:
         compiled = compile_speedup(make_model, batches, best, pad_id=PAD, calls=repeats)
         print(f"\ntorch.compile ({best}): eager {compiled.eager}; compiled {compiled.compiled}")
-        print(f"  {compiled.note}; the two compiling passes took {compiled.compile_seconds} s")
+        print(f"  {compiled.note}; the two compiling passes took {compiled.compile_seconds:.0f} s")
     else:
         compiled = None
         print("\ntorch.compile: skipped (--no-compile)")
