@@ -10,7 +10,16 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["check_positive_int", "describe_shape", "evaluating"]
+__all__ = [
+    "SDPA_BACKENDS",
+    "check_positive_int",
+    "describe_shape",
+    "evaluating",
+    "first_sentence",
+]
+
+# PyTorch's scaled_dot_product_attention kernels, as torch.nn.attention.SDPBackend names them.
+SDPA_BACKENDS = ("MATH", "FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION")
 
 
 def describe_shape(x: Any) -> str:
@@ -38,3 +47,10 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
             yield model
     finally:
         model.train(was_training)
+
+
+def first_sentence(error: BaseException) -> str:
+    """The first sentence of an error's first line (its type's name if it has no message):
+    enough to say why, for instance, an attention kernel declined."""
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return first_line.split(". ")[0]

@@ -37,7 +37,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.profiler import ProfilerActivity, profile
 from torch.utils import benchmark
 
-from helpers._utils import check_positive_int, describe_shape
+from helpers._utils import SDPA_BACKENDS, check_positive_int, describe_shape, first_sentence
 from helpers.attention import _check_mask, _check_qkv
 
 __all__ = [
@@ -127,9 +127,6 @@ class WithoutCache(nn.Module):
         return self.model.decode(tgt, memory, memory_real)
 
 
-SDPA_BACKENDS = ("MATH", "FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION")
-
-
 def sdpa_backend_costs(
     N: int,
     device: torch.device | str,
@@ -144,7 +141,7 @@ def sdpa_backend_costs(
     For each of ``SDPA_BACKENDS`` (``torch.nn.attention.sdpa_kernel``): (median seconds per
     forward call, peak bytes) on random (1, heads, N, head_dim) inputs, or, for a kernel that
     cannot run here (not built for this device, this dtype or this size, or out of memory),
-    the first line of its error.
+    the first sentence of its error.
     """
     device = torch.device(device)
     generator = torch.Generator().manual_seed(0)
@@ -164,7 +161,7 @@ def sdpa_backend_costs(
                 seconds = timer.blocked_autorange(min_run_time=min_run_time).median
                 costs[name] = (seconds, peak_memory(call, device))
         except (RuntimeError, AttributeError) as error:
-            costs[name] = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            costs[name] = first_sentence(error)
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return costs

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from helpers._utils import check_positive_int
+from helpers._utils import SDPA_BACKENDS, check_positive_int, first_sentence
 from helpers.translation.batching import TranslationBatch
 from helpers.translation.loop import train_step
 from helpers.translation.precision import (
@@ -56,7 +56,6 @@ __all__ = [
 ]
 
 GPU_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_results.json"
-SDPA_BACKENDS = ("MATH", "FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION")
 NOT_MEASURED = "not measured yet"
 
 
@@ -291,7 +290,7 @@ def sdpa_backends(
                         lambda: _forward_backward(model, batch, precision), device, calls, warmup=0
                     )
             except RuntimeError as error:
-                checks.append(BackendCheck(name, None, None, _first_sentence(error)))
+                checks.append(BackendCheck(name, None, None, first_sentence(error)))
                 continue
             difference = max(
                 float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
@@ -302,11 +301,6 @@ def sdpa_backends(
         model.zero_grad(set_to_none=True)
         model.train(was_training)
     return checks
-
-
-def _first_sentence(error: BaseException) -> str:
-    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return first_line.split(". ")[0]
 
 
 @dataclass(frozen=True)
